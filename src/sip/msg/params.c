@@ -11,12 +11,13 @@ static bool is_ws(char c)
 
 bool sip_params_next(struct slice *rest, struct sip_param *out)
 {
-	const char *p = rest->p, *end = rest->p + rest->len;
-	const char *name, *name_end, *val = NULL, *val_end = NULL;
+	const char *p, *end, *name, *name_end, *val = NULL, *val_end = NULL;
 	bool in_quote = false;
 
-	if (!p)
+	if (!rest->p)
 		return false;
+	p = rest->p;
+	end = rest->p + rest->len;
 	while (p < end && (is_ws(*p) || *p == ';'))
 		p++;
 	if (p >= end)
