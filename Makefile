@@ -2,6 +2,7 @@
 JOBS ?= $(shell nproc)
 CONFIG ?= etc/switchboard.yaml
 FUZZ_SECS ?= 30
+PYTHON ?= /usr/bin/python3
 
 .PHONY: all deps build run test unit e2e fuzz fuzz-build test-build bench clean format
 
@@ -27,7 +28,7 @@ unit: test-build
 	cd build-test && ctest --output-on-failure -j $(JOBS)
 
 e2e: test-build
-	SB_BINARY=$(CURDIR)/build-test/switchboard python3 -m pytest -q tests/e2e
+	SB_BINARY=$(CURDIR)/build-test/switchboard $(PYTHON) -m pytest -q tests/e2e
 
 fuzz: test-build
 	@tests/fuzz/run.sh build-test $(FUZZ_SECS)

@@ -28,7 +28,7 @@ void log_emit(enum log_level level, const char *module, const char *event,
 
 /*
  * Escape and truncate outside bytes for a log value: non-printable bytes,
- * quotes, backslashes and spaces become escapes, at most cap-1 bytes out,
+ * quotes and backslashes become escapes, at most cap-1 bytes out,
  * the result quoted when it needs to be. Returns tmp.
  */
 const char *log_esc(struct slice s, char *tmp, size_t cap);

@@ -1,0 +1,467 @@
+/* Unit tests for the config loader (runtime/config.c). */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/mem.h"
+#include "runtime/config.h"
+
+struct fx {
+	int64_t live_alloc, live_config;
+	struct config_err err;
+	struct config *cfg;
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.live_alloc = sb_live_get(SB_LIVE_ALLOC);
+	f.live_config = sb_live_get(SB_LIVE_CONFIG);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg = config_unref(f->cfg);
+	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config);
+	assert_int_equal(sb_live_get(SB_LIVE_ALLOC), f->live_alloc);
+	return 0;
+}
+
+static int load(struct fx *f, const char *text)
+{
+	return config_load_string("test.yaml", text, strlen(text), NULL,
+				  &f->cfg, &f->err);
+}
+
+static int load_ov(struct fx *f, const char *text,
+		   const struct config_overrides *ov)
+{
+	return config_load_string("test.yaml", text, strlen(text), ov, &f->cfg,
+				  &f->err);
+}
+
+/* The load fails with -EINVAL and the message contains want. */
+static void assert_fails(struct fx *f, const char *text, const char *want)
+{
+	int rc = load(f, text);
+
+	if (rc != -EINVAL || !strstr(f->err.msg, want))
+		fail_msg("rc=%d error \"%s\" does not contain \"%s\"", rc,
+			 f->err.msg, want);
+	assert_null(f->cfg);
+}
+
+static const char minimal[] = "listen:\n  - udp:127.0.0.1:5060\n";
+
+static void test_config_valid_full(void **state)
+{
+	struct fx *f = *state;
+	const struct config_listen *l;
+	const struct sb_limits *lim;
+
+	assert_int_equal(load(f, "listen:\n"
+				 "  - udp:127.0.0.1:5060\n"
+				 "  - \"udp:[::1]:5070\"\n"
+				 "data_dir: /tmp/sb\n"
+				 "log:\n"
+				 "  level: debug\n"
+				 "  format: json\n"
+				 "server:\n"
+				 "  user_agent: \"acme sbc 1.0\"\n"
+				 "limits:\n"
+				 "  max_message_bytes: 4096\n"
+				 "  max_headers: 64\n"
+				 "  max_header_bytes: 1024\n"
+				 "  max_params: 16\n"
+				 "  max_values: 8\n"
+				 "  max_multipart_depth: 0\n"
+				 "  max_multipart_parts: 4\n"),
+			 0);
+	assert_string_equal(f->err.msg, "");
+	assert_string_equal(config_path(f->cfg), "test.yaml");
+	assert_int_equal(config_listen_count(f->cfg), 2);
+	l = config_listen_at(f->cfg, 0);
+	assert_int_equal(l->transport, CONFIG_TRANSPORT_UDP);
+	assert_int_equal(l->addr.ss_family, AF_INET);
+	assert_string_equal(l->hostport, "127.0.0.1:5060");
+	l = config_listen_at(f->cfg, 1);
+	assert_int_equal(l->addr.ss_family, AF_INET6);
+	assert_int_equal(l->addr_len, sizeof(struct sockaddr_in6));
+	assert_string_equal(l->hostport, "[::1]:5070");
+	assert_null(config_listen_at(f->cfg, 2));
+	assert_string_equal(config_data_dir(f->cfg), "/tmp/sb");
+	assert_int_equal(config_log_level(f->cfg), LOG_LEVEL_DEBUG);
+	assert_int_equal(config_log_format(f->cfg), LOG_FORMAT_JSON);
+	assert_true(slice_eq(config_user_agent(f->cfg), SL("acme sbc 1.0")));
+	lim = config_limits(f->cfg);
+	assert_int_equal(lim->max_msg_bytes, 4096);
+	assert_int_equal(lim->max_headers, 64);
+	assert_int_equal(lim->max_header_bytes, 1024);
+	assert_int_equal(lim->max_params, 16);
+	assert_int_equal(lim->max_values, 8);
+	assert_int_equal(lim->max_multipart_depth, 0);
+	assert_int_equal(lim->max_multipart_parts, 4);
+	assert_int_equal(lim->max_arena_bytes,
+			 sb_limits_default().max_arena_bytes);
+}
+
+static void test_config_defaults(void **state)
+{
+	struct fx *f = *state;
+	struct sb_limits def = sb_limits_default();
+
+	assert_int_equal(load(f, "listen: [udp:127.0.0.1:5060]\nlog:\n"
+				 "limits:\n  max_headers: 100\n"),
+			 0);
+	assert_string_equal(config_data_dir(f->cfg), "./data");
+	assert_int_equal(config_log_level(f->cfg), LOG_LEVEL_INFO);
+	assert_int_equal(config_log_format(f->cfg), LOG_FORMAT_TEXT);
+	assert_true(
+	    slice_eq(config_user_agent(f->cfg), SL("switchboard/" SB_VERSION)));
+	assert_int_equal(config_limits(f->cfg)->max_headers, 100);
+	assert_int_equal(config_limits(f->cfg)->max_msg_bytes,
+			 def.max_msg_bytes);
+	assert_int_equal(config_limits(f->cfg)->max_values, def.max_values);
+}
+
+static void test_config_shipped_file_loads(void **state)
+{
+	struct fx *f = *state;
+	const char *path = SB_SOURCE_DIR "/etc/switchboard.yaml";
+
+	assert_int_equal(config_load(path, NULL, &f->cfg, &f->err), 0);
+	assert_int_equal(config_listen_count(f->cfg), 1);
+	assert_string_equal(config_listen_at(f->cfg, 0)->hostport,
+			    "127.0.0.1:5060");
+	assert_string_equal(config_data_dir(f->cfg), "./data");
+}
+
+static void test_config_unknown_key(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlisten_on: x\n",
+		     "test.yaml:2:1: listen_on: unknown key");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlog:\n  lvl: info\n",
+		     "test.yaml:3:3: log.lvl: unknown key (known keys: level, "
+		     "format)");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlimits:\n  max_foo: 1\n",
+		     "test.yaml:3:3: limits.max_foo: unknown key");
+}
+
+static void test_config_duplicate_key(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ndata_dir: a\n"
+		     "data_dir: b\n",
+		     "test.yaml:3:1: data_dir: duplicate key");
+}
+
+static void test_config_wrong_type(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_headers: lots\n",
+		     "test.yaml:3:3: limits.max_headers: must be an integer, "
+		     "not a string");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_headers: \"64\"\n",
+		     "limits.max_headers: must be an integer");
+	assert_fails(f, "listen: udp:127.0.0.1:5060\n",
+		     "test.yaml:1:1: listen: must be a list");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlog: debug\n",
+		     "test.yaml:2:1: log: must be a mapping");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ndata_dir: 5\n",
+		     "test.yaml:2:1: data_dir: must be a string, not a number "
+		     "(put it in quotes)");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nserver:\n"
+		     "  user_agent: [a, b]\n",
+		     "test.yaml:3:3: server.user_agent: must be a string, not "
+		     "a list");
+	assert_fails(f, "- a\n- b\n",
+		     "test.yaml:1:1: (top): must be a mapping");
+}
+
+static void test_config_bad_value(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlog:\n  level: loud\n",
+		     "test.yaml:3:3: log.level: must be one of error, warn, "
+		     "info, debug");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlog:\n  format: xml\n",
+		     "test.yaml:3:3: log.format: must be one of text, json");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nserver:\n"
+		     "  user_agent: \"a\\r\\nX-Evil: 1\"\n",
+		     "test.yaml:3:3: server.user_agent: must be printable");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ndata_dir: \"\"\n",
+		     "test.yaml:2:1: data_dir: must be a directory path");
+}
+
+static void test_config_bad_limit(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_headers: 2000\n",
+		     "test.yaml:3:3: limits.max_headers: must be between 8 and "
+		     "1024");
+	assert_fails(
+	    f,
+	    "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+	    "  max_message_bytes: 300000\n",
+	    "limits.max_message_bytes: must be between 1024 and 262144");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_params: -1\n",
+		     "limits.max_params: must be between 1 and 256");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_values: 99999999999999999999\n",
+		     "limits.max_values: must be between 1 and 1024");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlimits:\n"
+		     "  max_multipart_depth: 9\n",
+		     "limits.max_multipart_depth: must be between 0 and 8");
+}
+
+static void test_config_bad_listen(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen:\n  - udp127.0.0.1\n",
+		     "test.yaml:2:5: listen[0]: must look like udp:HOST:PORT");
+	assert_fails(f, "listen:\n  - sctp:127.0.0.1:5060\n",
+		     "listen[0]: unknown transport \"sctp\"");
+	assert_fails(f, "listen:\n  - udp:127.0.0.1:5060\n  - udp:::1:5060\n",
+		     "test.yaml:3:5: listen[1]: IPv6 addresses must be in "
+		     "brackets");
+	assert_fails(f, "listen:\n  - udp:example.com:5060\n",
+		     "listen[0]: HOST must be an IPv4 address");
+	assert_fails(f, "listen:\n  - udp:127.0.0.1:0\n",
+		     "listen[0]: PORT must be a number between 1 and 65535");
+	assert_fails(f, "listen:\n  - udp:127.0.0.1:70000\n",
+		     "listen[0]: PORT must be a number between 1 and 65535");
+	assert_fails(f, "listen:\n  - \"udp:[::1:5060\"\n",
+		     "listen[0]: missing ']'");
+	assert_fails(f, "listen:\n  - \"udp:[1.2.3.4]:5060\"\n",
+		     "listen[0]: HOST in brackets must be an IPv6 address");
+	assert_fails(f,
+		     "listen:\n  - udp:127.0.0.1:5060\n"
+		     "  - udp:127.0.0.1:5060\n",
+		     "test.yaml:3:5: listen[1]: duplicate of listen[0]");
+	assert_fails(f, "listen: []\n",
+		     "test.yaml:1:1: listen: at least one "
+		     "listener is required");
+	assert_fails(f, "data_dir: x\n",
+		     "test.yaml: listen: at least one listener is required");
+}
+
+static void test_config_transport_not_yet(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen:\n  - tcp:127.0.0.1:5060\n",
+		     "test.yaml:2:5: listen[0]: transport tcp is not available "
+		     "yet");
+	assert_fails(f, "listen:\n  - \"tls:[::1]:5061\"\n",
+		     "test.yaml:2:5: listen[0]: transport tls is not available "
+		     "yet");
+}
+
+static void test_config_yaml_syntax_error(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen: [udp:127.0.0.1:5060\ndata_dir: x\n",
+		     "test.yaml:2:");
+	assert_true(strstr(f->err.msg, "YAML syntax error") != NULL);
+	assert_fails(f, "log:\n  level: info\n format: json\n", "test.yaml:3:");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\n---\nlog: {}\n",
+		     "only one YAML document is allowed");
+}
+
+static void test_config_overrides(void **state)
+{
+	struct fx *f = *state;
+	const char *listen[] = {"udp:127.0.0.5:5080", "udp:[::1]:5080"};
+	struct config_overrides ov = {
+	    .listen = listen,
+	    .listen_count = 2,
+	    .data_dir = "/var/tmp/x",
+	    .log_level = "warn",
+	};
+
+	assert_int_equal(load_ov(f, minimal, &ov), 0);
+	assert_int_equal(config_listen_count(f->cfg), 2);
+	assert_string_equal(config_listen_at(f->cfg, 0)->hostport,
+			    "127.0.0.5:5080");
+	assert_string_equal(config_listen_at(f->cfg, 1)->hostport,
+			    "[::1]:5080");
+	assert_string_equal(config_data_dir(f->cfg), "/var/tmp/x");
+	assert_int_equal(config_log_level(f->cfg), LOG_LEVEL_WARN);
+	f->cfg = config_unref(f->cfg);
+
+	/* An override supplies the listener a file leaves out. */
+	assert_int_equal(load_ov(f, "data_dir: y\n", &ov), 0);
+	assert_int_equal(config_listen_count(f->cfg), 2);
+}
+
+static void test_config_override_errors(void **state)
+{
+	struct fx *f = *state;
+	const char *tcp[] = {"tcp:127.0.0.1:5060"};
+	struct config_overrides ov = {.listen = tcp, .listen_count = 1};
+
+	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
+	assert_string_equal(f->err.msg, "command line: --listen "
+					"tcp:127.0.0.1:5060: transport tcp is "
+					"not available yet");
+	ov = (struct config_overrides){.log_level = "chatty"};
+	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
+	assert_string_equal(f->err.msg, "command line: --log-level: must be "
+					"one of error, warn, info, debug");
+	ov = (struct config_overrides){.data_dir = ""};
+	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
+	assert_true(strstr(f->err.msg, "command line: --data-dir:") != NULL);
+	assert_null(f->cfg);
+}
+
+static void test_config_missing_file(void **state)
+{
+	struct fx *f = *state;
+	int rc = config_load("/nonexistent/sb.yaml", NULL, &f->cfg, &f->err);
+
+	assert_int_equal(rc, -ENOENT);
+	assert_string_equal(f->err.msg, "/nonexistent/sb.yaml: cannot open: "
+					"No such file or directory");
+	assert_null(f->cfg);
+}
+
+static void test_config_file_error_names_path(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/tmp/test_config_XXXXXX";
+	static const char text[] = "listen: [udp:127.0.0.1:5060]\n"
+				   "limits:\n"
+				   "  max_headers: 4\n";
+	char want[128];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1),
+			 (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	assert_int_equal(config_load(path, NULL, &f->cfg, &f->err), -EINVAL);
+	unlink(path);
+	snprintf(want, sizeof(want),
+		 "%s:3:3: limits.max_headers: must be between 8 and 1024",
+		 path);
+	assert_string_equal(f->err.msg, want);
+}
+
+static void test_config_refcount(void **state)
+{
+	struct fx *f = *state;
+	struct config *extra;
+
+	assert_int_equal(load(f, minimal), 0);
+	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config + 1);
+	extra = config_ref(f->cfg);
+	assert_ptr_equal(extra, f->cfg);
+	f->cfg = config_unref(f->cfg);
+	assert_null(f->cfg);
+	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config + 1);
+	assert_string_equal(config_listen_at(extra, 0)->hostport,
+			    "127.0.0.1:5060");
+	extra = config_unref(extra);
+	assert_null(extra);
+	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config);
+}
+
+/* Fail the Nth allocation for N = 0, 1, ...: each fails with -ENOMEM. */
+static void test_config_oom(void **state)
+{
+	struct fx *f = *state;
+	int rc = -ENOMEM;
+
+	for (int64_t n = 0; rc == -ENOMEM && n < 100; n++) {
+		sb_mem_fail_after(n);
+		rc = load(f, "listen: [udp:127.0.0.1:5060]\ndata_dir: /x\n"
+			     "server: {user_agent: ua}\n");
+		sb_mem_fail_after(-1);
+		if (rc == -ENOMEM) {
+			assert_null(f->cfg);
+			assert_int_equal(sb_live_get(SB_LIVE_CONFIG),
+					 f->live_config);
+			assert_int_equal(sb_live_get(SB_LIVE_ALLOC),
+					 f->live_alloc);
+		}
+	}
+	assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_config_valid_full, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_defaults, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_shipped_file_loads,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_unknown_key, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_duplicate_key, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_wrong_type, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_value, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_limit, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_bad_listen, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_transport_not_yet,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_yaml_syntax_error,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_overrides, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_override_errors, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_missing_file, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_file_error_names_path,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_refcount, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_oom, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
