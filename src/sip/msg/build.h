@@ -21,6 +21,8 @@ struct sip_reply_opts {
 	struct slice content_type;  /* needed when body is set */
 	struct slice body;
 	struct slice server;	    /* Server header value */
+	struct slice via_params;    /* appended to the top Via value, e.g.
+				       ";received=192.0.2.1;rport=5070" */
 };
 
 /*
@@ -28,7 +30,13 @@ struct sip_reply_opts {
  * order, From, To (tag added as above), Call-ID, CSeq, then the options and
  * Content-Length. Headers are copied verbatim from req, so it works on a
  * request that failed to parse after its headers were located: missing
- * headers are skipped. Returns 0 or a buf error (-ENOMEM, -E2BIG).
+ * headers are skipped; a 100 also echoes Timestamp (RFC 3261 8.2.6.1).
+ * via_params go after the top Via value (before a comma sharing its line);
+ * a bare ";rport" there is dropped when via_params carry an rport.
+ * Returns 0, -EINVAL (status outside 100..699, a body without
+ * content_type, extra not ending in CRLF, via_params not starting with
+ * ';') or a buf error (-ENOMEM, -E2BIG). On error out is left at its old
+ * length.
  */
 int sip_reply_build(struct buf *out, const struct sip_msg *req,
 		    const struct sip_reply_opts *o);
@@ -57,8 +65,12 @@ struct sip_request_opts {
 	struct slice user_agent;
 };
 
-/* Append a request built from o. Returns 0, -EINVAL (missing field), or a
- * buf error. */
+/*
+ * Append a request built from o. Returns 0, -EINVAL (method, ruri, via_host,
+ * from, to or call_id missing; branch without z9hG4bK; cseq >= 2^31; a body
+ * without content_type; routes or extra not ending in CRLF) or a buf error.
+ * On error out is left at its old length.
+ */
 int sip_request_build(struct buf *out, const struct sip_request_opts *o);
 
 #endif
