@@ -183,6 +183,21 @@ static bool ip4_parse(struct slice s, uint8_t out[4])
 }
 
 /*
+ * RFC 5118 4.10: RFC 3261's ABNF derives ":::" before an IPv4 tail, and
+ * implementations must tolerate it. p is just past a "::"; skip a third
+ * colon there, and only there.
+ */
+static const char *skip_abnf_colon(const char *p, const char *end)
+{
+	uint8_t v4[4];
+
+	if (p < end && *p == ':' &&
+	    ip4_parse(slice_make(p + 1, (size_t)(end - p - 1)), v4))
+		return p + 1;
+	return p;
+}
+
+/*
  * RFC 5954 IPv6address (the corrected RFC 3261 rule, as RFC 4291 2.2):
  * up to eight groups of 1-4 hex digits, at most one "::" standing for one
  * or more zero groups, optionally ending in an IPv4 address that counts as
@@ -196,7 +211,7 @@ static bool ip6_parse(struct slice s, uint8_t out[16])
 
 	if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
 		gap = 0;
-		p += 2;
+		p = skip_abnf_colon(p + 2, end);
 	}
 	while (p < end) {
 		const char *q = p;
@@ -206,8 +221,7 @@ static bool ip6_parse(struct slice s, uint8_t out[16])
 		for (; q < end && hexval(*q) >= 0; q++)
 			v = (v << 4 | (unsigned)hexval(*q)) & 0xffff;
 		if (q < end && *q == '.') {
-			/* RFC 4291 2.2 form 3: the IPv4 tail ends the address
-			 */
+			/* RFC 4291 2.2: an IPv4 tail ends the address */
 			if (n > 6 ||
 			    !ip4_parse(slice_make(p, (size_t)(end - p)), v4))
 				return false;
@@ -228,7 +242,7 @@ static bool ip6_parse(struct slice s, uint8_t out[16])
 			if (gap >= 0)
 				return false;
 			gap = n;
-			p++;
+			p = skip_abnf_colon(p + 1, end);
 		}
 	}
 	if (gap < 0 ? n != 8 : n > 7)
