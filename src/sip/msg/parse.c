@@ -38,8 +38,8 @@ static bool looks_like_version(struct slice v)
 
 /*
  * RFC 3261 7.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF,
- * one SP between elements. Trailing whitespace is tolerated (RFC 4475
- * 3.1.2.10 allows either answer).
+ * exactly one SP between elements and none after (RFC 4475 3.1.2.9 and
+ * 3.1.2.10 allow rejecting; we forward by patching, so we must).
  */
 static int parse_request_line(struct sip_msg *m, struct slice line,
 			      struct sip_perr *perr)
@@ -65,7 +65,6 @@ static int parse_request_line(struct sip_msg *m, struct slice line,
 	while (!scan_eof(&s) && *s.p != ' ' && *s.p != '\t')
 		s.p++;
 	version.len = (size_t)(s.p - version.p);
-	scan_ws(&s);
 	if (!scan_eof(&s) || version.len == 0)
 		return fail(perr, 400, "Bad request line");
 	if (!is_sip_version(version)) {
@@ -108,6 +107,39 @@ static int parse_status_line(struct sip_msg *m, struct slice line,
 		if (cc_is((unsigned char)m->reason.p[i], CC_CTL))
 			return fail(perr, 0, "Bad reason phrase");
 	return 0;
+}
+
+/*
+ * A header value may carry control bytes only as a quoted-pair inside a
+ * quoted-string (RFC 3261 25.1: any byte but CR and LF). A bare CR is
+ * never a line end on its own.
+ */
+static bool ctl_free(const char *p, size_t len)
+{
+	bool in_quote = false;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (cc_is((unsigned char)p[i], CC_CTL))
+			break;
+	if (i == len)
+		return true; /* the common case: one pass, no state */
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\r' || c == '\n')
+			return false;
+		if (in_quote && c == '\\' && i + 1 < len) {
+			if (p[i + 1] == '\r' || p[i + 1] == '\n')
+				return false;
+			i++;
+			continue;
+		}
+		if (c == '"')
+			in_quote = !in_quote;
+		else if (cc_is(c, CC_CTL))
+			return false;
+	}
+	return true;
 }
 
 static int hdr_push(struct sip_msg *m, uint16_t *cap, uint32_t max,
@@ -171,15 +203,14 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 		if (pos >= len || buf[pos] != ':')
 			return fail(perr, 400, "Malformed header line");
 		vstart = ++pos;
-		/* Find the end of the line, unfolding continuation lines. */
+		/*
+		 * Find the end of the line, unfolding continuation lines. Other
+		 * control bytes are left to the value parsers: a quoted-pair may
+		 * hold any but CR and LF (RFC 3261 25.1, RFC 4475 3.1.1.2).
+		 */
 		for (;;) {
-			while (pos < len && buf[pos] != '\n') {
-				unsigned char c = (unsigned char)buf[pos];
-				if (cc_is(c, CC_CTL) && c != '\r')
-					return fail(perr, 400,
-						    "Bad character in header");
-				pos++;
-			}
+			const char *nl = memchr(buf + pos, '\n', len - pos);
+			pos = nl ? (size_t)(nl - buf) : len;
 			if (pos >= len)
 				return fail(perr, 400,
 					    "Missing empty line after headers");
@@ -193,11 +224,10 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 			}
 			break;
 		}
-		/* A bare CR inside a value is not a line end: refuse it. */
 		end = eol;
 		if (end > vstart && buf[end - 1] == '\r')
 			end--;
-		if (memchr(buf + vstart, '\r', end - vstart))
+		if (!ctl_free(buf + vstart, end - vstart))
 			return fail(perr, 400, "Bad character in header");
 		pos = eol + 1;
 		if (pos - start > lim->max_header_bytes)
@@ -328,9 +358,13 @@ static int parse_request_fields(struct sip_msg *m, struct sip_perr *perr)
 	uint32_t v;
 	int err;
 
-	/* RFC 3261 8.1.1.5: the CSeq method matches the request method */
-	if (!slice_eq(m->cseq.method_name, m->method_name))
+	/* RFC 3261 8.1.1.5: the CSeq method matches the request method;
+	 * RFC 4475 3.1.2.18 prefers 501 when the method is unknown anyway. */
+	if (!slice_eq(m->cseq.method_name, m->method_name)) {
+		if (m->method == SIP_METHOD_UNKNOWN)
+			return fail(perr, 501, "Not Implemented");
 		return fail(perr, 400, "CSeq method does not match");
+	}
 
 	err = sip_uri_parse(m->ruri_raw, &m->ruri, m->limits);
 	if (err)
