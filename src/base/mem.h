@@ -11,6 +11,9 @@ enum sb_live {
 	SB_LIVE_ALLOC,	/* blocks from sb_malloc not yet freed */
 	SB_LIVE_ARENA,	/* open arenas */
 	SB_LIVE_CONFIG, /* config snapshots */
+	SB_LIVE_TXN,	/* SIP transactions */
+	SB_LIVE_INMSG,	/* received messages (struct sip_inmsg) */
+	SB_LIVE_CONN,	/* stream connections (struct tp_conn) */
 	SB_LIVE__COUNT
 };
 
