@@ -57,6 +57,8 @@ struct fx {
 	unsigned ncancel;
 	struct txn *cancelled;
 	bool cancel_replies; /* on_cancel answers 487 itself */
+	unsigned ntimeout;
+	struct txn *timed_out;
 	unsigned nstray;
 	bool stray_is_request;
 	enum sip_method stray_method;
@@ -150,6 +152,18 @@ static void on_cancel(void *ctx, struct txn *t)
 	}
 }
 
+static void on_timeout(void *ctx, struct txn *t)
+{
+	struct fx *f = ctx;
+
+	f->ntimeout++;
+	f->timed_out = t;
+	assert_true(txn_is_server(t));
+	assert_int_equal(txn_method(t), SIP_METHOD_INVITE);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	assert_null(txn_request(t));
+}
+
 static void on_stray(void *ctx, struct sip_inmsg *im)
 {
 	struct fx *f = ctx;
@@ -179,7 +193,11 @@ static void open_layer(struct fx *f, uint32_t max_txns, bool with_cancel)
 {
 	struct txn_layer_opts o = {
 	    .timers = {T1, T2, T4, TD},
-	    .user = {on_request, with_cancel ? on_cancel : NULL, on_stray, f},
+	    .user = {.on_request = on_request,
+		     .on_cancel = with_cancel ? on_cancel : NULL,
+		     .on_timeout = on_timeout,
+		     .on_stray = on_stray,
+		     .ctx = f},
 	    .send = capture_send,
 	    .wheel = &f->wheel,
 	    .max_txns = max_txns,
@@ -913,6 +931,325 @@ static void test_txn_cancel_server_after_final(void **state)
 	assert_int_equal(f->nsent, 3);
 	advance(64 * T1);
 	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+/* ---- a Completed server lets its request go ---- */
+
+static int64_t live_inmsg(void)
+{
+	return sb_live_get(SB_LIVE_INMSG) - g->live_inmsg;
+}
+
+static void test_txn_release_non_invite_completed(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow fl = flow(SIP_TP_UDP, "198.51.100.7", 40000);
+	char buf[MSG_MAX], other[MSG_MAX];
+	struct txn *t;
+
+	recv_on(request(buf, "OPTIONS", "OPTIONS", "UDP",
+			";branch=z9hG4bKrel1;rport", ""),
+		&fl);
+	t = f->srv;
+	assert_int_equal(live_inmsg(), 1);
+	assert_non_null(txn_request(t));
+	assert_int_equal(reply(t, 100), 0);
+	assert_int_equal(live_inmsg(), 1); /* Proceeding keeps it */
+	assert_int_equal(reply(t, 200), 0);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	assert_int_equal(live_inmsg(), 0);
+	assert_null(txn_request(t));
+	assert_int_equal(txn_flow(t)->tp, SIP_TP_UDP);
+	assert_true(sip_addr_eq(&txn_flow(t)->remote, &fl.remote));
+	/* RFC 3261 17.2.2: retransmissions get the same bytes, to the
+	 * same place (received and rport were worked out before) */
+	recv_on(buf, &fl);
+	recv_on(buf, &fl);
+	assert_int_equal(f->nsent, 4);
+	assert_true(sent_same(1, 2));
+	assert_true(sent_same(1, 3));
+	assert_sent_to(3, "198.51.100.7", 40000);
+	assert_slice(sent_msg(3)->via->received, "198.51.100.7");
+	assert_int_equal(f->nreq, 1);
+	assert_int_equal(live_inmsg(), 0);
+	/* matching still checks sent-by: another client, another txn */
+	snprintf(other, sizeof(other),
+		 "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 198.51.100.8:5070;branch=z9hG4bKrel1\r\n"
+		 "From: <sip:alice@example.com>;tag=a1\r\n"
+		 "To: <sip:bob@example.com>\r\n"
+		 "Call-ID: rel1@example.com\r\n"
+		 "CSeq: 1 OPTIONS\r\n"
+		 "Content-Length: 0\r\n\r\n");
+	recv_on(other, &fl);
+	assert_int_equal(f->nreq, 2);
+	assert_int_equal(reply(f->srv, 200), 0);
+	/* and the method: the same branch for INFO is new as well */
+	recv_udp(req_udp(other, "INFO", "z9hG4bKrel1"));
+	assert_int_equal(f->nreq, 3);
+	assert_int_equal(reply(f->srv, 200), 0);
+	assert_int_equal(live_inmsg(), 0);
+	/* Timer J still ends it */
+	advance_to(64 * T1 - 1);
+	assert_int_equal(txn_layer_alive(f->tl), 3);
+	advance_to(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+static void test_txn_release_unknown_method(void **state)
+{
+	struct fx *f = *state;
+	char buf[MSG_MAX], other[MSG_MAX];
+
+	f->auto_status = 405;
+	recv_udp(req_udp(buf, "FOO", "z9hG4bKrel2"));
+	assert_int_equal(live_inmsg(), 0);
+	recv_udp(buf); /* RFC 3261 7.1: matched by the kept method name */
+	assert_int_equal(f->nreq, 1);
+	assert_int_equal(f->nsent, 2);
+	assert_true(sent_same(0, 1));
+	recv_udp(req_udp(other, "FOOD", "z9hG4bKrel2"));
+	recv_udp(req_udp(other, "foo", "z9hG4bKrel2")); /* case-sensitive */
+	assert_int_equal(f->nreq, 3);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+static void test_txn_release_invite_non2xx(void **state)
+{
+	struct fx *f = *state;
+	char inv[MSG_MAX], ack[MSG_MAX], tag[64];
+	struct sip_msg *m;
+	struct txn *t;
+
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKrel3"));
+	t = f->srv;
+	assert_int_equal(reply(t, 180), 0);
+	assert_int_equal(live_inmsg(), 1);
+	assert_int_equal(reply(t, 486), 0);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	assert_int_equal(live_inmsg(), 0);
+	assert_null(txn_request(t));
+	/* Timer G and absorbed retransmissions: the same 486 */
+	advance_to(T1);
+	recv_udp(inv);
+	assert_int_equal(f->nsent, 5);
+	assert_int_equal(sent_status(2), 486);
+	assert_true(sent_same(2, 3));
+	assert_true(sent_same(2, 4));
+	m = sent_msg(2);
+	assert_true(slice_eq(m->to->tag, sent_msg(1)->to->tag));
+	snprintf(tag, sizeof(tag), ";tag=%.*s", (int)m->to->tag.len,
+		 m->to->tag.p);
+	/* an ACK from another sent-by is not this transaction's */
+	snprintf(ack, sizeof(ack),
+		 "ACK sip:bob@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5071;branch=z9hG4bKrel3\r\n"
+		 "From: <sip:alice@example.com>;tag=a1\r\n"
+		 "To: <sip:bob@example.com>%s\r\n"
+		 "Call-ID: call-1@example.com\r\n"
+		 "CSeq: 1 ACK\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 tag);
+	recv_udp(ack);
+	assert_int_equal(f->nstray, 1);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	/* RFC 3261 17.2.1: the ACK matches by the kept branch and sent-by */
+	recv_udp(request(ack, "ACK", "ACK", "UDP", ";branch=z9hG4bKrel3", tag));
+	assert_int_equal(txn_state(t), TXN_STATE_CONFIRMED);
+	assert_int_equal(f->nstray, 1);
+	recv_udp(inv); /* Confirmed absorbs silently */
+	recv_udp(ack);
+	assert_int_equal(f->nsent, 5);
+	assert_int_equal(f->nreq, 1);
+	assert_null(txn_request(t));
+	advance_to(T1 + T4); /* Timer I */
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(f->ntimeout, 0);
+}
+
+static void test_txn_release_invite_2xx_keeps(void **state)
+{
+	struct fx *f = *state;
+	char inv[MSG_MAX];
+	struct sip_reply_opts o = {.status = 200};
+	struct txn *t;
+
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKrel4"));
+	t = f->srv;
+	assert_int_equal(txn_reply(t, &o), 0);
+	assert_int_equal(txn_state(t), TXN_STATE_ACCEPTED);
+	/* RFC 6026 7.1: the TU may resend the 2xx, built from the request */
+	assert_int_equal(live_inmsg(), 1);
+	assert_non_null(txn_request(t));
+	advance(T1);
+	assert_int_equal(txn_reply(t, &o), 0);
+	assert_true(sent_same(1, 2));
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(live_inmsg(), 0);
+}
+
+static void test_txn_release_cancel_after_final(void **state)
+{
+	struct fx *f = *state;
+	char inv[MSG_MAX], can[MSG_MAX], other[MSG_MAX];
+	struct txn *t;
+
+	open_layer(f, 0, true);
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKrel5"));
+	t = f->srv;
+	assert_int_equal(reply(t, 603), 0);
+	assert_int_equal(live_inmsg(), 0);
+	/* RFC 3261 9.2: the INVITE's transaction still exists, so 200,
+	 * with the To tag of its final, and no effect on it */
+	recv_udp(req_udp(can, "CANCEL", "z9hG4bKrel5"));
+	assert_int_equal(f->nsent, 3);
+	assert_int_equal(sent_status(2), 200);
+	assert_int_equal(sent_msg(2)->cseq.method, SIP_METHOD_CANCEL);
+	assert_true(slice_eq(sent_msg(2)->to->tag, sent_msg(1)->to->tag));
+	assert_int_equal(f->ncancel, 0);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	assert_int_equal(txn_layer_alive(f->tl), 2);
+	/* the CANCEL's own transaction let its request go too */
+	assert_int_equal(live_inmsg(), 0);
+	recv_udp(can);
+	assert_int_equal(f->nsent, 4);
+	assert_true(sent_same(2, 3));
+	/* a CANCEL from another sent-by matches nothing: 481 */
+	snprintf(other, sizeof(other),
+		 "CANCEL sip:bob@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKrel5\r\n"
+		 "From: <sip:alice@example.com>;tag=a1\r\n"
+		 "To: <sip:bob@example.com>\r\n"
+		 "Call-ID: call-1@example.com\r\n"
+		 "CSeq: 1 CANCEL\r\n"
+		 "Content-Length: 0\r\n\r\n");
+	recv_udp(other);
+	assert_int_equal(sent_status(-1), 481);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+static void test_txn_release_rfc2543_keeps(void **state)
+{
+	struct fx *f = *state;
+	char buf[MSG_MAX];
+
+	f->auto_status = 200;
+	/* RFC 2543 matching reads the whole request: it stays */
+	recv_udp(request(buf, "OPTIONS", "OPTIONS", "UDP", ";branch=77", ""));
+	assert_int_equal(txn_state(f->srv), TXN_STATE_COMPLETED);
+	assert_int_equal(live_inmsg(), 1);
+	assert_null(txn_request(f->srv)); /* the same contract */
+	recv_udp(buf);
+	assert_int_equal(f->nreq, 1);
+	assert_true(sent_same(0, 1));
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(live_inmsg(), 0);
+}
+
+static void test_txn_release_oom(void **state)
+{
+	struct fx *f = *state;
+	char buf[MSG_MAX];
+	struct txn *t;
+
+	/* one transaction first: the layer's build buffer is grown */
+	f->auto_status = 200;
+	recv_udp(req_udp(buf, "OPTIONS", "z9hG4bKrel6"));
+	f->auto_status = 0;
+	recv_udp(req_udp(buf, "OPTIONS", "z9hG4bKrel7"));
+	t = f->srv;
+	/* no memory for the response: nothing sent, nothing changed */
+	sb_mem_fail_after(0);
+	assert_int_equal(reply(t, 200), -ENOMEM);
+	sb_mem_fail_after(-1);
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(txn_state(t), TXN_STATE_TRYING);
+	assert_non_null(txn_request(t));
+	/* memory for the response only: the request stays */
+	sb_mem_fail_after(1);
+	assert_int_equal(reply(t, 200), 0);
+	sb_mem_fail_after(-1);
+	assert_int_equal(txn_state(t), TXN_STATE_COMPLETED);
+	assert_int_equal(live_inmsg(), 1);
+	assert_null(txn_request(t));
+	recv_udp(buf);
+	assert_int_equal(f->nsent, 3);
+	assert_true(sent_same(1, 2));
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(live_inmsg(), 0);
+}
+
+static void test_txn_release_footprint(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 1000 };
+	char buf[MSG_MAX], branch[32];
+	int64_t blocks;
+
+	f->auto_status = 200;
+	recv_udp(req_udp(buf, "OPTIONS", "z9hG4bKfoot"));
+	advance(64 * T1);
+	blocks = sb_live_get(SB_LIVE_ALLOC);
+	for (int i = 0; i < N; i++) {
+		snprintf(branch, sizeof(branch), "z9hG4bKfoot%d", i);
+		recv_udp(req_udp(buf, "OPTIONS", branch));
+	}
+	assert_int_equal(txn_layer_alive(f->tl), N);
+	assert_int_equal(live_inmsg(), 0);
+	/* a Completed txn: itself, its response, what it kept (and the
+	 * table, grown in place of the old one) */
+	assert_int_equal(sb_live_get(SB_LIVE_ALLOC) - blocks, 3 * N);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	for (size_t i = 0; i < f->nsent; i++)
+		free(f->sent[i].data);
+	f->nsent = 0;
+}
+
+/* ---- the TU hears of Timer H ---- */
+
+static void test_txn_invite_server_on_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct txn_layer_opts o = {.send = capture_send, .wheel = &f->wheel};
+	char inv[MSG_MAX], ack[MSG_MAX];
+	struct txn *t;
+
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKh1"));
+	t = f->srv;
+	assert_int_equal(reply(t, 480), 0);
+	advance_to(64 * T1 - 1);
+	assert_int_equal(f->ntimeout, 0);
+	advance_to(64 * T1); /* RFC 3261 17.2.1: Timer H */
+	assert_int_equal(f->ntimeout, 1);
+	assert_ptr_equal(f->timed_out, t);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(txn_layer_stats(f->tl)->timeouts, 1);
+	/* not for an ACKed final, a 2xx (Timer L) or a non-INVITE (J) */
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKh2"));
+	assert_int_equal(reply(f->srv, 486), 0);
+	recv_udp(
+	    request(ack, "ACK", "ACK", "UDP", ";branch=z9hG4bKh2", ";tag=x"));
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKh3"));
+	assert_int_equal(reply(f->srv, 200), 0);
+	recv_udp(req_udp(inv, "OPTIONS", "z9hG4bKh4"));
+	assert_int_equal(reply(f->srv, 404), 0);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(f->ntimeout, 1);
+	/* without the hook Timer H just ends it */
+	f->tl = txn_layer_free(f->tl);
+	assert_int_equal(txn_layer_new(&o, &f->tl), 0);
+	recv_udp(req_udp(inv, "INVITE", "z9hG4bKh5"));
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+	assert_int_equal(txn_layer_stats(f->tl)->timeouts, 1);
+	assert_int_equal(f->ntimeout, 1);
 }
 
 /* ---- matching (RFC 3261 17.2.3) ---- */
@@ -1671,6 +2008,15 @@ int main(void)
 	    T(test_txn_cancel_server_on_cancel),
 	    T(test_txn_cancel_server_no_match_481),
 	    T(test_txn_cancel_server_after_final),
+	    T(test_txn_release_non_invite_completed),
+	    T(test_txn_release_unknown_method),
+	    T(test_txn_release_invite_non2xx),
+	    T(test_txn_release_invite_2xx_keeps),
+	    T(test_txn_release_cancel_after_final),
+	    T(test_txn_release_rfc2543_keeps),
+	    T(test_txn_release_oom),
+	    T(test_txn_release_footprint),
+	    T(test_txn_invite_server_on_timeout),
 	    T(test_txn_match_rfc2543),
 	    T(test_txn_match_method_and_sent_by),
 	    T(test_txn_response_unknown_branch_stray),

@@ -171,7 +171,6 @@ struct txn *txn_layer_alloc(struct txn_layer *tl, bool is_server,
 	t->tl = tl;
 	t->is_server = is_server;
 	t->len = (uint32_t)data_len;
-	buf_init(&t->out, TXN_OUT_MAX);
 	buf_init(&t->ack, TXN_OUT_MAX);
 	sb_live_inc(SB_LIVE_TXN);
 	tl->stats.alive++;
@@ -190,7 +189,8 @@ static void destroy(struct txn *t)
 	unlink_txn(t);
 	tp_flow_clear(&t->dst);
 	t->req = sip_inmsg_free(t->req);
-	buf_close(&t->out);
+	sb_free(t->kept);
+	sb_free(t->out);
 	buf_close(&t->ack);
 	t->tl->stats.alive--;
 	sb_live_dec(SB_LIVE_TXN);
@@ -275,10 +275,11 @@ static bool method_eq(enum sip_method a, struct slice a_name, enum sip_method b,
 	return a == b && (a != SIP_METHOD_UNKNOWN || slice_eq(a_name, b_name));
 }
 
-static bool sent_by_eq(const struct sip_via *a, const struct sip_via *b)
+static bool sent_by_eq(const struct txn *t, const struct sip_via *v)
 {
-	return slice_caseeq(a->host, b->host) && a->has_port == b->has_port &&
-	       (!a->has_port || a->port == b->port);
+	return slice_caseeq(t->sent_by, v->host) &&
+	       t->has_sent_by_port == v->has_port &&
+	       (!v->has_port || t->sent_by_port == v->port);
 }
 
 static struct slice via_raw(const struct sip_msg *m)
@@ -291,14 +292,14 @@ static struct slice tag_of(const struct sip_nameaddr *na)
 	return na ? na->tag : slice_make(NULL, 0);
 }
 
-/* RFC 3261 17.2.3: branch, sent-by and method (ACK matches INVITE). */
+/*
+ * RFC 3261 17.2.3: branch, sent-by and method (ACK matches INVITE). Only
+ * fields of t itself: the request may be gone (Completed, Confirmed).
+ */
 static bool match_3261(const struct txn *t, const struct sip_msg *m,
 		       enum match how)
 {
-	const struct sip_msg *r = &t->req->msg;
-
-	if (!slice_caseeq(t->branch, m->via->branch) ||
-	    !sent_by_eq(r->via, m->via))
+	if (!slice_caseeq(t->branch, m->via->branch) || !sent_by_eq(t, m->via))
 		return false;
 	switch (how) {
 	case MATCH_SAME:
@@ -473,6 +474,7 @@ int txn_layer_new(const struct txn_layer_opts *o, struct txn_layer **out)
 		tl->o.server = slice_make(tl->server, o->server.len);
 	}
 	tl->limits = sb_limits_default();
+	buf_init(&tl->build, TXN_OUT_MAX);
 	*out = tl;
 	return 0;
 }
@@ -486,6 +488,7 @@ struct txn_layer *txn_layer_free(struct txn_layer *tl)
 			destroy(tl->buckets[i]);
 	while (tl->zombies)
 		txn_layer_reap(tl->zombies);
+	buf_close(&tl->build);
 	sb_free(tl->buckets);
 	sb_free(tl);
 	return NULL;
@@ -503,12 +506,18 @@ uint32_t txn_layer_alive(const struct txn_layer *tl)
 
 struct sip_msg *txn_request(struct txn *t)
 {
-	return t->is_server ? &t->req->msg : NULL;
+	/* The same answer whether or not the request was let go. */
+	if (!t->is_server || !t->req || t->state == TXN_STATE_COMPLETED ||
+	    t->state == TXN_STATE_CONFIRMED || t->state == TXN_STATE_TERMINATED)
+		return NULL;
+	return &t->req->msg;
 }
 
 const struct sip_flow *txn_flow(const struct txn *t)
 {
-	return t->is_server ? &t->req->flow : &t->dst;
+	if (!t->is_server)
+		return &t->dst;
+	return t->req ? &t->req->flow : &t->kept->flow;
 }
 
 enum txn_state txn_state(const struct txn *t)

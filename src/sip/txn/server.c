@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "sip/txn/txn_int.h"
 
 #define LOG_MODULE "txn"
@@ -118,14 +119,18 @@ static void reply_route(struct sip_inmsg *im, struct sip_flow *dst,
 
 /*
  * The To tag of our responses: the request's own in a dialog, else the
- * TU's (kept for ACK matching and CANCEL), else one we make once.
+ * TU's (kept for ACK matching and CANCEL), else one we make once. Once the
+ * request is gone a final went out, so the tag is settled.
  */
 static struct slice reply_tag(struct txn *t, struct slice given)
 {
-	struct slice have = tag_of(t->req->msg.to);
+	struct slice have;
 	char buf[TXN_TAG_CHARS];
 	char *p;
 
+	if (!t->req)
+		return t->to_tag;
+	have = tag_of(t->req->msg.to);
 	if (have.p) {
 		t->to_tag = have;
 		return have;
@@ -194,7 +199,7 @@ static void on_timer_g(struct wheel_timer *w)
 	if (t->state != TXN_STATE_COMPLETED)
 		return;
 	t->tl->stats.retransmits_out++;
-	txn_layer_send(t, buf_slice(&t->out), false);
+	txn_layer_send(t, slice_make(t->out, t->out_len), false);
 	t->retx_ms = t->retx_ms * 2 < tm->t2_ms ? t->retx_ms * 2 : tm->t2_ms;
 	txn_layer_timer(t, &t->retx, t->retx_ms);
 }
@@ -203,6 +208,7 @@ static void on_timer_g(struct wheel_timer *w)
 static void on_timer_end(struct wheel_timer *w)
 {
 	struct txn *t = txn_of_end(w);
+	const struct txn_user *u = &t->tl->o.user;
 	char b[64];
 
 	switch (t->state) {
@@ -212,6 +218,8 @@ static void on_timer_end(struct wheel_timer *w)
 			t->tl->stats.timeouts++;
 			log_debug("timeout", "timer=H txn=%s",
 				  log_esc(t->branch, b, sizeof(b)));
+			if (u->on_timeout)
+				u->on_timeout(u->ctx, t);
 		}
 		break;
 	case TXN_STATE_CONFIRMED: /* RFC 3261 17.2.1: Timer I */
@@ -257,11 +265,56 @@ static void after_reply(struct txn *t, unsigned cls)
 	txn_layer_timer(t, &t->end, 64ull * tm->t1_ms);
 }
 
+/* Copy s to p when set; returns where the next copy goes. */
+static char *keep_slice(struct slice *s, char *p)
+{
+	if (!s->p)
+		return p;
+	memcpy(p, s->p, s->len);
+	s->p = p;
+	return p + s->len;
+}
+
+/*
+ * Let the request go once a final made t Completed. Matching (RFC 3261
+ * 17.2.3: branch, sent-by, method), the To tag for a CANCEL's 200 (9.2),
+ * logs and txn_flow() need a few bytes: they are copied with the flow into
+ * one exact-size block, and the message (bytes, arena, parse) is freed.
+ * No response is built after a final, so via_params go too. RFC 2543
+ * transactions keep the request, which their matching reads. Without
+ * memory the request stays.
+ */
+static void release(struct txn *t)
+{
+	struct slice *keep[] = {&t->branch, &t->sent_by, &t->to_tag,
+				&t->method_name};
+	size_t nkeep = t->method == SIP_METHOD_UNKNOWN ? 4 : 3, n = 0;
+	struct txn_kept *k;
+	char *p;
+
+	for (size_t i = 0; i < nkeep; i++)
+		n += keep[i]->p ? keep[i]->len : 0;
+	k = sb_malloc(sizeof(*k) + n);
+	if (!k)
+		return;
+	/* a plain copy: t->dst holds a reference to the same connection */
+	k->flow = t->req->flow;
+	p = k->bytes;
+	for (size_t i = 0; i < nkeep; i++)
+		p = keep_slice(keep[i], p);
+	if (t->method != SIP_METHOD_UNKNOWN)
+		t->method_name = sip_method_name(t->method);
+	t->kept = k;
+	t->via_params = none;
+	t->req = sip_inmsg_free(t->req);
+}
+
 int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 {
 	unsigned cls = txn_status_class(o->status);
 	struct sip_reply_opts ro = *o;
-	struct buf b;
+	struct buf *b;
+	char *out;
 	int err;
 
 	if (!t->is_server || cls == 0)
@@ -283,18 +336,25 @@ int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 	ro.to_tag = o->status > 100 ? reply_tag(t, o->to_tag) : none;
 	if (!ro.server.p)
 		ro.server = t->tl->o.server;
-	buf_init(&b, TXN_OUT_MAX);
-	err = sip_reply_build(&b, &t->req->msg, &ro);
-	if (err) {
-		buf_close(&b);
+	/* Built in the layer's buffer, kept at its exact size */
+	b = &t->tl->build;
+	buf_reset(b);
+	err = sip_reply_build(b, &t->req->msg, &ro);
+	if (err)
 		return err;
-	}
-	buf_close(&t->out);
-	t->out = b;
+	out = sb_malloc(b->len);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, b->p, b->len);
+	sb_free(t->out);
+	t->out = out;
+	t->out_len = (uint32_t)b->len;
 	t->status = o->status;
 	t->tl->stats.responses_out[cls]++;
-	err = txn_layer_send(t, buf_slice(&t->out), false);
+	err = txn_layer_send(t, slice_make(t->out, t->out_len), false);
 	after_reply(t, cls);
+	if (t->state == TXN_STATE_COMPLETED && !t->is_rfc2543)
+		release(t);
 	return err;
 }
 
@@ -320,6 +380,9 @@ static struct txn *create(struct txn_layer *tl, struct sip_inmsg *im)
 	t->method_name = m->method_name;
 	t->is_reliable = sip_transport_is_reliable(im->flow.tp);
 	t->branch = m->via->branch;
+	t->sent_by = m->via->host;
+	t->has_sent_by_port = m->via->has_port;
+	t->sent_by_port = m->via->port;
 	t->is_rfc2543 = !txn_has_cookie(t->branch);
 	t->hash = t->is_rfc2543 ? txn_layer_key_2543(m)
 				: txn_layer_key_branch(t->branch);
@@ -364,8 +427,9 @@ void txn_server_absorb(struct txn *t, struct sip_inmsg *im)
 	case TXN_STATE_PROCEEDING:
 	case TXN_STATE_COMPLETED:
 		/* RFC 3261 17.2.1, 17.2.2: resend the last response */
-		if (t->out.len)
-			txn_layer_send(t, buf_slice(&t->out), false);
+		if (t->out_len)
+			txn_layer_send(t, slice_make(t->out, t->out_len),
+				       false);
 		break;
 	default:
 		/* Trying: nothing to resend yet (17.2.2); Confirmed and

@@ -14,9 +14,9 @@
 
 /* RFC 3261 17.1.1.1 timer values; the rest derive from them. */
 struct txn_timers {
-	uint32_t t1_ms; /* RTT estimate, default 500 */
-	uint32_t t2_ms; /* max retransmit interval, default 4000 */
-	uint32_t t4_ms; /* max network lifetime, default 5000 */
+	uint32_t t1_ms;	     /* RTT estimate, default 500 */
+	uint32_t t2_ms;	     /* max retransmit interval, default 4000 */
+	uint32_t t4_ms;	     /* max network lifetime, default 5000 */
 	uint32_t timer_d_ms; /* wait for response retransmits, default 32000 */
 };
 
@@ -27,27 +27,27 @@ static inline struct txn_timers txn_timers_default(void)
 
 /* States named after RFC 3261 figures 5-8 and RFC 6026 (Accepted). */
 enum txn_state {
-	TXN_STATE_CALLING,    /* INVITE client: request sent */
-	TXN_STATE_TRYING,     /* non-INVITE client and server */
+	TXN_STATE_CALLING, /* INVITE client: request sent */
+	TXN_STATE_TRYING,  /* non-INVITE client and server */
 	TXN_STATE_PROCEEDING,
 	TXN_STATE_COMPLETED,
-	TXN_STATE_CONFIRMED,  /* INVITE server: ACK received */
-	TXN_STATE_ACCEPTED,   /* RFC 6026: 2xx sent or received for INVITE */
+	TXN_STATE_CONFIRMED, /* INVITE server: ACK received */
+	TXN_STATE_ACCEPTED,  /* RFC 6026: 2xx sent or received for INVITE */
 	TXN_STATE_TERMINATED
 };
 
 /* Per-worker counters; summed over workers by the control channel. */
 struct txn_stats {
-	uint64_t requests[SIP_METHOD__COUNT]; /* received, retransmits excluded */
+	uint64_t requests[SIP_METHOD__COUNT]; /* received, not retransmits */
 	uint64_t responses_in[7];	      /* received, by class 1..6 */
 	uint64_t responses_out[7];	      /* sent, by class 1..6 */
 	uint64_t retransmits_in;	      /* absorbed request retransmits */
 	uint64_t retransmits_out;	      /* our timer-driven resends */
 	uint64_t timeouts;		      /* timer B/F/H expiries */
 	uint64_t transport_errors;
-	uint64_t stray;			      /* handed up unmatched */
-	uint64_t overloads;		      /* 503s for max_txns */
-	uint64_t alive;			      /* transactions now */
+	uint64_t stray;	    /* handed up unmatched */
+	uint64_t overloads; /* 503s for max_txns */
+	uint64_t alive;	    /* transactions now */
 };
 
 struct txn;	  /* one transaction, owned by its layer */
@@ -60,8 +60,10 @@ struct txn_layer; /* all transactions of one worker */
 struct txn_user {
 	/*
 	 * A new server transaction. The TU answers with txn_reply(), now or
-	 * later (the transaction keeps the request parsed until it ends).
-	 * For INVITE the layer has already sent 100 Trying.
+	 * later. req is the same as txn_request(t) and valid as long as it
+	 * is: until a final response is sent (a 2xx to INVITE: until t
+	 * ends). Copy what must outlive that. For INVITE the layer has
+	 * already sent 100 Trying.
 	 */
 	void (*on_request)(void *ctx, struct txn *t, struct sip_msg *req);
 	/*
@@ -70,6 +72,12 @@ struct txn_user {
 	 * normally with 487. If NULL, the layer sends 487 itself.
 	 */
 	void (*on_cancel)(void *ctx, struct txn *t);
+	/*
+	 * Timer H fired for the INVITE server transaction t (RFC 3261
+	 * 17.2.1): no ACK came for its non-2xx final. t ends when this
+	 * returns; txn_request(t) is NULL by then. NULL = not told.
+	 */
+	void (*on_timeout)(void *ctx, struct txn *t);
 	/*
 	 * A message no transaction takes: an ACK for a 2xx, a 2xx
 	 * retransmission (RFC 6026), a response for no client transaction.
@@ -89,10 +97,10 @@ typedef int (*txn_send_fn)(const struct sip_flow *f, const char *data,
 struct txn_layer_opts {
 	struct txn_timers timers;
 	struct txn_user user;
-	txn_send_fn send;	/* NULL = tp_send */
-	struct wheel *wheel;	/* the worker's wheel, outlives the layer */
-	uint32_t max_txns;	/* 0 = no limit; beyond: 503 stateless */
-	struct slice server;	/* Server header for replies the layer makes */
+	txn_send_fn send;    /* NULL = tp_send */
+	struct wheel *wheel; /* the worker's wheel, outlives the layer */
+	uint32_t max_txns;   /* 0 = no limit; beyond: 503 stateless */
+	struct slice server; /* Server header for replies the layer makes */
 };
 
 int txn_layer_new(const struct txn_layer_opts *o, struct txn_layer **out);
@@ -123,15 +131,24 @@ void txn_layer_recv(struct txn_layer *tl, struct sip_inmsg *im);
  * Accepted (RFC 6026 7.1). The To tag first used (the TU's, or one the
  * layer makes) is kept for later responses, a matching CANCEL's 200 and
  * RFC 2543 ACK matching. Returns 0, -EINVAL (already final), or a
- * build/send error (a send error still moves the state). t stays valid
- * until the loop turn after the final response.
+ * build error (-ENOMEM ..., nothing sent, the state unchanged) or a send
+ * error (the state still moves). t stays valid until the loop turn after
+ * the final response. A final that makes t Completed frees the request
+ * before this returns (error or not): txn_request() is NULL from then on
+ * and a req pointer the TU kept must not be used. A 2xx to INVITE keeps
+ * the request for the TU's retransmissions.
  */
 int txn_reply(struct txn *t, const struct sip_reply_opts *o);
 
-/* The request a server transaction was created for (parsed); NULL for a
- * client transaction. */
+/*
+ * The request a server transaction was created for (parsed). Valid until
+ * the final response is sent, except INVITE 2xx (valid until t ends, for
+ * the TU's 2xx retransmissions); NULL afterwards (Completed, Confirmed)
+ * and for a client transaction. Owned by t.
+ */
 struct sip_msg *txn_request(struct txn *t);
-/* Server: the flow the request came on. Client: where requests go. */
+/* Server: the flow the request came on (valid while t is). Client: where
+ * requests go. */
 const struct sip_flow *txn_flow(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);
 bool txn_is_server(const struct txn *t);

@@ -17,9 +17,20 @@ enum {
 };
 
 /*
- * One transaction. Server side: it owns the request (req) and the last
- * response it sent (out). Client side: it owns a copy of the request
- * (data[]) and, for INVITE, the ACK it sends for a non-2xx final.
+ * What a server transaction keeps once its final is out and it let the
+ * request go (RFC 3261 branch only): one exact-size block.
+ */
+struct txn_kept {
+	struct sip_flow flow; /* the request's; t->dst holds the conn */
+	char bytes[];	      /* branch, sent-by host, method name, To tag */
+};
+
+/*
+ * One transaction. Server side: it owns the request (req) until its final
+ * response is out (RFC 3261 branch, except a 2xx to INVITE), then only the
+ * fields matching needs (kept), and the last response it sent (out).
+ * Client side: it owns a copy of the request (data[]) and, for INVITE, the
+ * ACK it sends for a non-2xx final.
  */
 struct txn {
 	struct txn_layer *tl;
@@ -32,17 +43,22 @@ struct txn {
 	bool is_reliable;	 /* no retransmissions (17.1.1.2, 17.2.1) */
 	bool is_rfc2543;	 /* server: top Via without the magic cookie */
 	bool is_linked;		 /* in the hash table */
-	struct slice branch;	 /* top Via branch, in req or data */
+	bool has_sent_by_port;	 /* server: top Via sent-by has a port */
+	uint16_t sent_by_port;	 /* server: that port */
+	uint16_t status;	 /* last final/provisional sent or received */
+	struct slice branch;	 /* top Via branch, in req, kept or data */
+	struct slice sent_by;	 /* server: top Via host, in req or kept */
 	struct sip_flow dst;	 /* where we send; counted conn reference */
 	struct wheel_timer retx; /* A, E or G */
 	struct wheel_timer end;	 /* B, D, F, H, I, J, K, L or M */
 	uint32_t retx_ms;	 /* next retransmission interval */
-	uint16_t status;	 /* last final/provisional sent or received */
 	/* Server side */
-	struct sip_inmsg *req;	 /* adopted request, parsed */
-	struct buf out;		 /* last response sent */
+	uint32_t out_len;	 /* bytes of out */
+	char *out;		 /* last response sent, exact size, owned */
+	struct sip_inmsg *req;	 /* adopted request, parsed; NULL once kept */
+	struct txn_kept *kept;	 /* what is left of req, owned */
 	struct slice via_params; /* ";received=...;rport=..." in req arena */
-	struct slice to_tag;	 /* the To tag of our responses, req arena */
+	struct slice to_tag;	 /* the To tag of our responses, req or kept */
 	/* Client side */
 	txn_response_cb cb; /* NULL once detached */
 	void *arg;
@@ -59,6 +75,7 @@ struct txn_layer {
 	txn_send_fn send;
 	struct txn_stats stats;
 	struct sb_limits limits; /* for parsing our own request copies */
+	struct buf build;	 /* responses are built here, then copied */
 	struct txn **buckets;
 	uint32_t nbuckets;   /* power of two */
 	uint32_t linked;     /* txns in the table */
