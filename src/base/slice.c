@@ -9,21 +9,6 @@ static inline char lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
-bool slice_caseeq(struct slice a, struct slice b)
-{
-	if (a.len != b.len)
-		return false;
-	for (size_t i = 0; i < a.len; i++)
-		if (lower(a.p[i]) != lower(b.p[i]))
-			return false;
-	return true;
-}
-
-bool slice_caseeq_lit(struct slice a, const char *lit)
-{
-	return slice_caseeq(a, slice_cstr(lit));
-}
-
 struct slice slice_trim(struct slice s)
 {
 	while (s.len && (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r' ||

@@ -40,8 +40,25 @@ static inline bool slice_eq(struct slice a, struct slice b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
-bool slice_caseeq(struct slice a, struct slice b);
-bool slice_caseeq_lit(struct slice a, const char *lit);
+/* ASCII case-insensitive equality; inline so literal lengths fold. */
+static inline bool slice_caseeq(struct slice a, struct slice b)
+{
+	if (a.len != b.len)
+		return false;
+	for (size_t i = 0; i < a.len; i++) {
+		unsigned char x = (unsigned char)a.p[i];
+		unsigned char y = (unsigned char)b.p[i];
+		if (x != y && ((x | 0x20) != (y | 0x20) ||
+			       (unsigned char)((x | 0x20) - 'a') > 'z' - 'a'))
+			return false;
+	}
+	return true;
+}
+
+static inline bool slice_caseeq_lit(struct slice a, const char *lit)
+{
+	return slice_caseeq(a, slice_cstr(lit));
+}
 struct slice slice_trim(struct slice s);
 
 /*

@@ -1,7 +1,5 @@
 /* Header names to ids (compact forms included), method names, char classes. */
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <pthread.h>
-
 #include "sip/msg/msg_int.h"
 
 #define T CC_TOKEN
@@ -316,28 +314,23 @@ static const char *const canonical[SIP_HDR__COUNT] = {
 };
 
 /*
- * Open-addressing table keyed by a hash of the lower-cased name, built once.
- * A header name costs one pass to hash plus one compare.
+ * Open-addressing table keyed by a hash of the lower-cased name, built once
+ * before main(). The parser hashes a name while it scans it, so a header
+ * name costs that one pass plus one compare.
  */
 enum { NAME_SLOTS = 512 };
 static int16_t slots[NAME_SLOTS]; /* index+1 into names[], 0 = empty */
-static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
-
-static inline unsigned char lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
 
 static uint32_t name_hash(const char *p, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = HDR_HASH_INIT;
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ lower((unsigned char)p[i])) * 16777619u;
+		h = hdr_hash_step(h, (unsigned char)p[i]);
 	return h;
 }
 
-static void build_slots(void)
+__attribute__((constructor)) static void build_slots(void)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint32_t h = name_hash(names[i].name, names[i].len);
@@ -347,14 +340,10 @@ static void build_slots(void)
 	}
 }
 
-enum sip_hdr_id sip_hdr_id_from(struct slice name)
+enum sip_hdr_id hdr_id_hashed(struct slice name, uint32_t h)
 {
-	uint32_t h;
-
 	if (name.len == 0 || name.len > 32)
 		return SIP_HDR_OTHER;
-	pthread_once(&slots_once, build_slots);
-	h = name_hash(name.p, name.len);
 	for (;; h++) {
 		int16_t i = slots[h % NAME_SLOTS];
 		if (!i)
@@ -363,6 +352,11 @@ enum sip_hdr_id sip_hdr_id_from(struct slice name)
 		    slice_caseeq(name, slice_make(names[i - 1].name, name.len)))
 			return (enum sip_hdr_id)names[i - 1].id;
 	}
+}
+
+enum sip_hdr_id sip_hdr_id_from(struct slice name)
+{
+	return hdr_id_hashed(name, name_hash(name.p, name.len));
 }
 
 struct slice sip_hdr_name(enum sip_hdr_id id)

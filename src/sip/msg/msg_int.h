@@ -26,6 +26,17 @@ static inline bool cc_is(unsigned char c, unsigned cls)
 	return (sip_cc[c] & cls) != 0;
 }
 
+/* Header-name hash (FNV-1a over lower-cased bytes), step by step. */
+enum { HDR_HASH_INIT = 2166136261u };
+static inline uint32_t hdr_hash_step(uint32_t h, unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (unsigned char)(c + 32);
+	return (h ^ c) * 16777619u;
+}
+/* Id of a header name whose hash the caller computed. */
+enum sip_hdr_id hdr_id_hashed(struct slice name, uint32_t h);
+
 /* A cursor over a slice: p moves toward end, never past it. */
 struct scan {
 	const char *p;
@@ -85,6 +96,14 @@ bool scan_quoted(struct scan *s, struct slice *out);
  */
 int scan_params(struct scan *s, uint32_t max, struct slice *raw,
 		uint16_t *count);
+
+/*
+ * The same in one pass with a callback per parameter (value.p NULL for a
+ * flag); a non-zero return from cb stops the scan and is returned.
+ */
+typedef int (*scan_param_cb)(void *ctx, struct slice name, struct slice value);
+int scan_params_cb(struct scan *s, uint32_t max, struct slice *raw,
+		   uint16_t *count, scan_param_cb cb, void *ctx);
 
 /* host [":" port] with SWS around the colon; IPv6 in brackets. */
 int scan_hostport(struct scan *s, struct slice *host, uint16_t *port,

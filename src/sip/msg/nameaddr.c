@@ -22,27 +22,24 @@ static bool valid_qvalue(struct slice q)
 	return true;
 }
 
-static int known_params(struct sip_nameaddr *na)
+static int known_param(void *ctx, struct slice name, struct slice value)
 {
-	struct slice rest = na->params;
-	struct sip_param p;
+	struct sip_nameaddr *na = ctx;
 	uint32_t n;
 
-	while (sip_params_next(&rest, &p)) {
-		if (slice_caseeq_lit(p.name, "tag")) {
-			if (!p.value.p || p.value.len == 0 || na->tag.p)
-				return -EBADMSG;
-			na->tag = p.value;
-		} else if (slice_caseeq_lit(p.name, "expires")) {
-			/* delta-seconds must fit 32 bits (RFC 4475 3.1.2.4) */
-			if (!p.value.p || slice_to_u32(p.value, &n))
-				return -EBADMSG;
-			na->expires = p.value;
-		} else if (slice_caseeq_lit(p.name, "q")) {
-			if (!p.value.p || !valid_qvalue(p.value))
-				return -EBADMSG;
-			na->q = p.value;
-		}
+	if (name.len == 3 && slice_caseeq(name, SL("tag"))) {
+		if (!value.p || value.len == 0 || na->tag.p)
+			return -EBADMSG;
+		na->tag = value;
+	} else if (name.len == 7 && slice_caseeq(name, SL("expires"))) {
+		/* delta-seconds must fit 32 bits (RFC 4475 3.1.2.4) */
+		if (!value.p || slice_to_u32(value, &n))
+			return -EBADMSG;
+		na->expires = value;
+	} else if (name.len == 1 && (name.p[0] == 'q' || name.p[0] == 'Q')) {
+		if (!value.p || !valid_qvalue(value))
+			return -EBADMSG;
+		na->q = value;
 	}
 	return 0;
 }
@@ -124,10 +121,8 @@ static int parse_one(struct scan *s, bool is_contact, struct arena *a,
 	err = sip_uri_parse(uri, &na->uri, lim);
 	if (err)
 		return err;
-	err = scan_params(s, lim->max_params, &na->params, NULL);
-	if (err)
-		return err;
-	return known_params(na);
+	return scan_params_cb(s, lim->max_params, &na->params, NULL,
+			      known_param, na);
 }
 
 int nameaddr_parse_at(struct slice value, const char *base, bool allow_list,

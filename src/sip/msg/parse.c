@@ -165,6 +165,47 @@ static int hdr_push(struct sip_msg *m, uint16_t *cap, uint32_t max,
 	return 0;
 }
 
+/* Any byte below 0x20 or equal to 0x7f in the 8 bytes of x. */
+static inline bool word_has_ctl(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+	uint64_t del = x ^ (ones * 0x7f);
+
+	return (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs;
+}
+
+/*
+ * Find the LF ending the line that starts at pos, 8 bytes at a time while
+ * no control byte shows. Sets *ctl when the line holds a control byte other
+ * than HTAB and the CR of its CRLF. Returns the LF's offset, or len.
+ */
+static size_t line_end(const char *buf, size_t pos, size_t len, bool *ctl)
+{
+	for (;;) {
+		size_t stop;
+		uint64_t x;
+
+		while (pos + 8 <= len) {
+			memcpy(&x, buf + pos, 8);
+			if (word_has_ctl(x))
+				break;
+			pos += 8;
+		}
+		stop = pos + 8 < len ? pos + 8 : len;
+		for (; pos < stop; pos++) {
+			unsigned char c = (unsigned char)buf[pos];
+			if (!cc_is(c, CC_CTL))
+				continue;
+			if (c == '\n')
+				return pos;
+			if (c != '\r' || pos + 1 >= len || buf[pos + 1] != '\n')
+				*ctl = true;
+		}
+		if (pos >= len)
+			return len;
+	}
+}
+
 /*
  * Split the header block at pos. Folded lines are unfolded in place (RFC
  * 3261 7.3.1: CRLF followed by whitespace is equivalent to SP). Sets
@@ -181,12 +222,14 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 	m->hdrs_off = (uint32_t)pos;
 	for (;;) {
 		size_t start = pos, colon, vstart, eol, end;
+		uint32_t hash = HDR_HASH_INIT;
+		bool ctl = false;
 		struct sip_hdr *h;
+		struct slice value;
 		int err;
 
 		if (pos >= len)
-			return fail(perr, 400,
-				    "Missing empty line after headers");
+			return fail(perr, 400, "Missing empty line after headers");
 		if (buf[pos] == '\n' || (buf[pos] == '\r' && pos + 1 < len &&
 					 buf[pos + 1] == '\n')) {
 			m->hdrs_end = (uint32_t)pos;
@@ -194,7 +237,7 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 			return 0;
 		}
 		while (pos < len && cc_is((unsigned char)buf[pos], CC_TOKEN))
-			pos++;
+			hash = hdr_hash_step(hash, (unsigned char)buf[pos++]);
 		if (pos == start)
 			return fail(perr, 400, "Malformed header line");
 		colon = pos;
@@ -205,18 +248,16 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 		vstart = ++pos;
 		/*
 		 * Find the end of the line, unfolding continuation lines. Other
-		 * control bytes are left to the value parsers: a quoted-pair may
-		 * hold any but CR and LF (RFC 3261 25.1, RFC 4475 3.1.1.2).
+		 * control bytes are left to ctl_free(): a quoted-pair may hold
+		 * any but CR and LF (RFC 3261 25.1, RFC 4475 3.1.1.2).
 		 */
 		for (;;) {
-			const char *nl = memchr(buf + pos, '\n', len - pos);
-			pos = nl ? (size_t)(nl - buf) : len;
-			if (pos >= len)
+			eol = line_end(buf, pos, len, &ctl);
+			if (eol >= len)
 				return fail(perr, 400,
 					    "Missing empty line after headers");
-			eol = pos;
-			if (pos + 1 < len &&
-			    (buf[pos + 1] == ' ' || buf[pos + 1] == '\t')) {
+			pos = eol + 1;
+			if (pos < len && (buf[pos] == ' ' || buf[pos] == '\t')) {
 				buf[eol] = ' ';
 				if (eol > vstart && buf[eol - 1] == '\r')
 					buf[eol - 1] = ' ';
@@ -227,9 +268,8 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 		end = eol;
 		if (end > vstart && buf[end - 1] == '\r')
 			end--;
-		if (!ctl_free(buf + vstart, end - vstart))
+		if (ctl && !ctl_free(buf + vstart, end - vstart))
 			return fail(perr, 400, "Bad character in header");
-		pos = eol + 1;
 		if (pos - start > lim->max_header_bytes)
 			return fail(perr, 400, "Header too long");
 		err = hdr_push(m, &cap, lim->max_headers, &h);
@@ -237,11 +277,17 @@ static int split_headers(struct sip_msg *m, size_t pos, size_t len,
 			return fail(perr, 400, "Too many headers");
 		if (err)
 			return err;
+		value = slice_make(buf + vstart, end - vstart);
+		while (value.len && (value.p[0] == ' ' || value.p[0] == '\t'))
+			value.p++, value.len--;
+		while (value.len && (value.p[value.len - 1] == ' ' ||
+				     value.p[value.len - 1] == '\t'))
+			value.len--;
 		h->name = slice_make(buf + start, colon - start);
-		h->value = slice_trim(slice_make(buf + vstart, end - vstart));
+		h->value = value;
 		h->off = (uint32_t)start;
 		h->len = (uint32_t)(pos - start);
-		h->id = (uint16_t)sip_hdr_id_from(h->name);
+		h->id = (uint16_t)hdr_id_hashed(h->name, hash);
 		if (last[h->id])
 			m->hdrs[last[h->id] - 1].next = m->hdr_count;
 		else

@@ -50,14 +50,17 @@ static bool scan_gen_value(struct scan *s)
 	return s->p > b;
 }
 
-int scan_params(struct scan *s, uint32_t max, struct slice *raw,
-		uint16_t *count)
+int scan_params_cb(struct scan *s, uint32_t max, struct slice *raw,
+		   uint16_t *count, scan_param_cb cb, void *ctx)
 {
 	const char *b = NULL, *e = NULL;
 	uint32_t n = 0;
 
 	for (;;) {
-		const char *save = s->p;
+		const char *save = s->p, *vb;
+		struct slice name, value = {NULL, 0};
+		int err;
+
 		scan_ws(s);
 		if (scan_peek(s) != ';') {
 			s->p = save;
@@ -67,24 +70,35 @@ int scan_params(struct scan *s, uint32_t max, struct slice *raw,
 		scan_ws(s);
 		if (!b)
 			b = s->p;
-		if (!scan_token(s).p)
+		name = scan_token(s);
+		if (!name.p)
 			return -EBADMSG;
 		save = s->p;
 		if (scan_sep(s, '=')) {
 			scan_ws(s);
+			vb = s->p;
 			if (!scan_gen_value(s))
 				return -EBADMSG;
+			value = slice_make(vb, (size_t)(s->p - vb));
 		} else {
 			s->p = save;
 		}
 		e = s->p;
 		if (++n > max)
 			return -E2BIG;
+		if (cb && (err = cb(ctx, name, value)))
+			return err;
 	}
 	*raw = b ? slice_make(b, (size_t)(e - b)) : slice_make(NULL, 0);
 	if (count)
 		*count = (uint16_t)n;
 	return 0;
+}
+
+int scan_params(struct scan *s, uint32_t max, struct slice *raw,
+		uint16_t *count)
+{
+	return scan_params_cb(s, max, raw, count, NULL, NULL);
 }
 
 static bool valid_ipv6_ref(struct slice h)

@@ -29,43 +29,52 @@ static bool valid_address(struct slice v)
 }
 
 /* Pick out the parameters the stack uses and check their syntax. */
-static int via_known_params(struct sip_via *v)
+static int via_param(void *ctx, struct slice name, struct slice value)
 {
-	struct slice rest = v->params;
-	struct sip_param p;
+	struct sip_via *v = ctx;
 	uint32_t n;
 
-	while (sip_params_next(&rest, &p)) {
-		if (slice_caseeq_lit(p.name, "branch")) {
-			if (!p.value.p || p.value.len == 0 || v->branch.p)
-				return -EBADMSG;
-			v->branch = p.value;
-		} else if (slice_caseeq_lit(p.name, "received")) {
-			if (!p.value.p || !valid_address(p.value))
-				return -EBADMSG;
-			v->received = p.value;
-		} else if (slice_caseeq_lit(p.name, "rport")) {
+	switch (name.len) {
+	case 6:
+		if (!slice_caseeq(name, SL("branch")))
+			return 0;
+		if (!value.p || value.len == 0 || v->branch.p)
+			return -EBADMSG;
+		v->branch = value;
+		return 0;
+	case 8:
+		if (!slice_caseeq(name, SL("received")))
+			return 0;
+		if (!value.p || !valid_address(value))
+			return -EBADMSG;
+		v->received = value;
+		return 0;
+	case 5:
+		if (slice_caseeq(name, SL("rport"))) {
 			/* RFC 3581 3: ";rport" with no value in requests */
-			if (p.value.p &&
-			    (!all_digits(p.value, 5) ||
-			     slice_to_u32(p.value, &n) || n > 65535))
+			if (value.p && (!all_digits(value, 5) ||
+					slice_to_u32(value, &n) || n > 65535))
 				return -EBADMSG;
 			v->has_rport = true;
-			v->rport =
-			    p.value.p ? p.value : slice_make(p.name.p + 5, 0);
-		} else if (slice_caseeq_lit(p.name, "maddr")) {
-			if (!p.value.p || p.value.len == 0)
+			v->rport = value.p ? value : slice_make(name.p + 5, 0);
+		} else if (slice_caseeq(name, SL("maddr"))) {
+			if (!value.p || value.len == 0)
 				return -EBADMSG;
-			v->maddr = p.value;
-		} else if (slice_caseeq_lit(p.name, "ttl")) {
-			/* RFC 3261 25.1: ttl = 1*3DIGIT ; 0 to 255 */
-			if (!p.value.p || !all_digits(p.value, 3) ||
-			    slice_to_u32(p.value, &n) || n > 255)
-				return -EBADMSG;
-			v->ttl = p.value;
+			v->maddr = value;
 		}
+		return 0;
+	case 3:
+		if (!slice_caseeq(name, SL("ttl")))
+			return 0;
+		/* RFC 3261 25.1: ttl = 1*3DIGIT ; 0 to 255 */
+		if (!value.p || !all_digits(value, 3) ||
+		    slice_to_u32(value, &n) || n > 255)
+			return -EBADMSG;
+		v->ttl = value;
+		return 0;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /*
@@ -83,8 +92,6 @@ static int via_parse_at(struct slice value, const char *base, struct arena *a,
 	for (;;) {
 		struct sip_via *v;
 		const char *start, *ws;
-		int err;
-
 		scan_ws(&s);
 		if (++*count > lim->max_values)
 			return -E2BIG;
@@ -114,11 +121,9 @@ static int via_parse_at(struct slice value, const char *base, struct arena *a,
 			return -EBADMSG; /* LWS before sent-by */
 		if (scan_hostport(&s, &v->host, &v->port, &v->has_port))
 			return -EBADMSG;
-		if (scan_params(&s, lim->max_params, &v->params, NULL))
+		if (scan_params_cb(&s, lim->max_params, &v->params, NULL,
+				   via_param, v))
 			return -EBADMSG;
-		err = via_known_params(v);
-		if (err)
-			return err;
 		v->off = (uint32_t)(start - base);
 		v->len = (uint32_t)(s.p - start);
 		v->is_first_in_hdr = prev == NULL;
