@@ -18,6 +18,7 @@
 #include "base/wheel.h"
 #include "sip/msg/msg.h"
 #include "sip/transport/transport.h"
+#include "sip/transport/stream.h"
 #include "sip/txn/txn.h"
 
 enum {
@@ -822,14 +823,11 @@ static void test_txn_reply_ipv6(void **state)
 static void test_txn_reply_tcp_same_connection(void **state)
 {
 	struct fx *f = *state;
-	/* An opaque connection pointer: test_txn links the no-op stand-in
-	 * ref/unref of inmsg.c; should conn.c ever be linked in, this test
-	 * needs a real connection (ASan would report the fake one). */
-	static char conn_storage[8];
 	struct sip_flow fl = flow(SIP_TP_TCP, "198.51.100.7", 40002);
 	char buf[MSG_MAX];
 
-	fl.conn = (struct tp_conn *)conn_storage;
+	/* A counted connection with no socket behind it. */
+	assert_int_equal(tp_conn_stub_new(SIP_TP_TCP, &fl.remote, &fl.conn), 0);
 	f->auto_status = 200;
 	recv_on(request(buf, "OPTIONS", "OPTIONS", "TCP",
 			";branch=z9hG4bKr7;rport", ""),
@@ -840,6 +838,7 @@ static void test_txn_reply_tcp_same_connection(void **state)
 	assert_sent_to(0, "198.51.100.7", 5070);
 	advance(0);
 	assert_int_equal(txn_layer_alive(f->tl), 0);
+	fl.conn = tp_conn_unref(fl.conn);
 }
 
 /* ---- CANCEL, server side (RFC 3261 9.2) ---- */

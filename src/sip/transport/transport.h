@@ -66,8 +66,8 @@ struct sip_inmsg *sip_inmsg_new(size_t len);
 struct sip_inmsg *sip_inmsg_free(struct sip_inmsg *im);
 
 /*
- * Count a stream connection (owner worker only). unref returns NULL. Until
- * the stream transport provides them, weak stand-ins do nothing.
+ * Count a stream connection; atomic, any thread (an inbound message may be
+ * freed on another worker than the connection's). unref returns NULL.
  */
 struct tp_conn *tp_conn_ref(struct tp_conn *c);
 struct tp_conn *tp_conn_unref(struct tp_conn *c);
