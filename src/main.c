@@ -1,7 +1,9 @@
-/* The switchboard command: serve, check-config, version. */
+/* The switchboard command: serve, ctl, check-config, version. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "runtime/config.h"
+#include "runtime/ctl.h"
 #include "runtime/serve.h"
 
 #define LOG_MODULE "main"
@@ -21,6 +24,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  serve         run the SIP server in the foreground\n"
+    "  ctl           ask a running server: stats, reload, version\n"
     "  check-config  validate a config file and exit\n"
     "  version       print the version\n"
     "\n"
@@ -48,6 +52,19 @@ static const char usage_check[] =
     "Validate a config file: prints 'ok', or the error and exits 1.\n"
     "\n"
     "  -c, --config FILE   config file (default: %s)\n"
+    "  -h, --help          show this help\n";
+
+static const char usage_ctl[] =
+    "usage: switchboard ctl [--config FILE | --socket PATH] "
+    "stats|reload|version\n"
+    "\n"
+    "Send one command to a running server over its control socket and\n"
+    "print the JSON reply. Exits 1 when the server cannot be reached or\n"
+    "the command failed.\n"
+    "\n"
+    "  -c, --config FILE   take control_socket from this config (default:\n"
+    "                      %s)\n"
+    "  -s, --socket PATH   the control socket itself\n"
     "  -h, --help          show this help\n";
 
 static const char usage_version[] = "usage: switchboard version\n"
@@ -98,8 +115,8 @@ static int bad_option(const char *usage, int opt, char **argv)
 /* Check that the process let go of everything it counted. */
 static void live_check(void)
 {
-	static const char *const names[SB_LIVE__COUNT] = {"alloc", "arena",
-							  "config"};
+	static const char *const names[SB_LIVE__COUNT] = {
+	    "alloc", "arena", "config", "txn", "inmsg"};
 
 	for (int i = 0; i < SB_LIVE__COUNT; i++) {
 		int64_t n = sb_live_get((enum sb_live)i);
@@ -176,6 +193,82 @@ static int cmd_serve(int argc, char **argv)
 	return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }
 
+static int cmd_ctl(int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char *const cmds[] = {"stats", "reload", "version"};
+	const char *path = NULL, *sock = NULL, *cmd;
+	struct config_err err;
+	struct config *cfg = NULL;
+	char why[CONFIG_ERR_LEN + 128];
+	json_t *reply = NULL, *ok;
+	char *text;
+	bool is_known = false;
+	int opt, rc;
+
+	while ((opt = next_opt(argc, argv, "c:s:h", longs)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'h':
+			printf(usage_ctl, default_config());
+			return EXIT_OK;
+		default:
+			return bad_option(usage_ctl, opt, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error(usage_ctl, "%s", "a command is needed");
+	cmd = argv[optind];
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		is_known |= strcmp(cmd, cmds[i]) == 0;
+	if (!is_known)
+		return usage_error(usage_ctl, "unknown ctl command '%s'", cmd);
+	if (optind + 1 < argc)
+		return usage_error(usage_ctl, "unexpected argument '%s'",
+				   argv[optind + 1]);
+	if (path && sock)
+		return usage_error(usage_ctl, "%s",
+				   "give --config or --socket, not both");
+	if (!sock) {
+		if (!path)
+			path = default_config();
+		if (config_load(path, NULL, &cfg, &err) != 0) {
+			fprintf(stderr, "switchboard: %s\n", err.msg);
+			return EXIT_FAILED;
+		}
+		sock = config_control_socket(cfg);
+	}
+	rc = ctl_call(sock, cmd, &reply, why, sizeof(why));
+	cfg = config_unref(cfg);
+	if (rc != 0) {
+		fprintf(stderr, "switchboard: %s\n", why);
+		return EXIT_FAILED;
+	}
+	text = json_dumps(reply, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	ok = json_object_get(reply, "ok");
+	rc = json_is_true(ok) ? EXIT_OK : EXIT_FAILED;
+	if (rc != EXIT_OK)
+		fprintf(stderr, "switchboard: %s: %s\n", cmd,
+			json_string_value(json_object_get(reply, "error"))
+			    ? json_string_value(json_object_get(reply, "error"))
+			    : "failed");
+	json_decref(reply);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -243,6 +336,7 @@ int main(int argc, char **argv)
 		int (*run)(int argc, char **argv);
 	} cmds[] = {
 	    {"serve", cmd_serve},
+	    {"ctl", cmd_ctl},
 	    {"check-config", cmd_check_config},
 	    {"version", cmd_version},
 	};

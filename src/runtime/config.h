@@ -3,7 +3,9 @@
 #ifndef SB_RUNTIME_CONFIG_H
 #define SB_RUNTIME_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "base/limits.h"
@@ -16,11 +18,21 @@ enum config_transport {
 	CONFIG_TRANSPORT_TLS
 };
 
+/* How datagrams reach the workers (docs/PERFORMANCE.md compares them). */
+enum config_receive {
+	CONFIG_RECEIVE_READER, /* one reader per socket hands off by Call-ID */
+	CONFIG_RECEIVE_REUSEPORT, /* a SO_REUSEPORT socket per worker */
+	CONFIG_RECEIVE_SINGLE	  /* one worker does everything */
+};
+
 enum {
-	CONFIG_LISTEN_MAX = 16,	  /* listeners per config */
-	CONFIG_ERR_LEN = 512,	  /* bytes of one error message */
-	CONFIG_ADDR_TEXT = 64,	  /* bytes of "[ipv6]:port" plus NUL */
-	CONFIG_FILE_MAX = 1 << 20 /* bytes of a config file */
+	CONFIG_LISTEN_MAX = 16,	     /* listeners per config */
+	CONFIG_ERR_LEN = 512,	     /* bytes of one error message */
+	CONFIG_ADDR_TEXT = 64,	     /* bytes of "[ipv6]:port" plus NUL */
+	CONFIG_HOST_MAX = 256,	     /* bytes of an advertised host plus NUL */
+	CONFIG_FILE_MAX = 1 << 20,   /* bytes of a config file */
+	CONFIG_WORKERS_MAX = 256,    /* worker threads */
+	CONFIG_SOCKET_PATH_MAX = 107 /* bytes of a unix socket path */
 };
 
 /* One `listen` entry, resolved to a bind address. */
@@ -29,6 +41,19 @@ struct config_listen {
 	struct sockaddr_storage addr;	 /* bind address with the port */
 	socklen_t addr_len;		 /* bytes used in addr */
 	char hostport[CONFIG_ADDR_TEXT]; /* "127.0.0.1:5060", "[::1]:5060" */
+	char advertise[CONFIG_HOST_MAX]; /* host for Via/Contact; "" = none */
+	uint16_t advertise_port;	 /* 0 = the bound port */
+};
+
+/* RFC 3261 17.1.1.1 timer values (milliseconds). */
+struct config_timers {
+	uint32_t t1_ms, t2_ms, t4_ms, timer_d_ms;
+};
+
+/* The local service's switches (services/local). */
+struct config_local {
+	bool is_options_stateless; /* answer OPTIONS without a transaction */
+	uint32_t invite_delay_ms;  /* wait before answering an INVITE */
 };
 
 /* A load failure: "file:line:col: key: what is wrong". */
@@ -61,6 +86,14 @@ struct config; /* opaque, immutable once loaded */
 int config_load(const char *path, const struct config_overrides *ov,
 		struct config **out, struct config_err *err);
 
+/*
+ * Load the file old came from again, with the same command-line overrides
+ * (the snapshot keeps a copy of them): what SIGHUP and `ctl reload` do.
+ * Same results as config_load.
+ */
+int config_reload(const struct config *old, struct config **out,
+		  struct config_err *err);
+
 /* The same from text in memory; name stands for the file in errors. */
 int config_load_string(const char *name, const char *text, size_t len,
 		       const struct config_overrides *ov, struct config **out,
@@ -79,6 +112,23 @@ enum log_level config_log_level(const struct config *c);
 enum log_format config_log_format(const struct config *c);
 struct slice config_user_agent(const struct config *c);
 const struct sb_limits *config_limits(const struct config *c);
+/* Worker threads asked for; 0 = one per core. */
+unsigned config_workers(const struct config *c);
+/* Messages a worker's inbound queue holds before overflow answers 503. */
+uint32_t config_queue_size(const struct config *c);
+enum config_receive config_receive(const struct config *c);
+const struct config_timers *config_timers(const struct config *c);
+/* Transactions allowed at once, over all workers; 0 = no limit. */
+uint32_t config_max_transactions(const struct config *c);
+uint32_t config_drain_timeout_ms(const struct config *c);
+/* Path of the control socket (default <data_dir>/switchboard.sock). */
+const char *config_control_socket(const struct config *c);
+const struct config_local *config_local(const struct config *c);
+/* True when a and b have the same listeners (reload cannot change them). */
+bool config_listen_same(const struct config *a, const struct config *b);
+
+/* "reader", "reuseport", "single". */
+const char *config_receive_name(enum config_receive r);
 
 /* "udp", "tcp", "tls". */
 const char *config_transport_name(enum config_transport t);

@@ -1,255 +1,257 @@
-/* The minimal receive loop: one libuv loop, UDP in, local service, UDP out. */
+/* The runtime: config to workers, listeners, control socket and signals. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "runtime/serve.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <uv.h>
 
-#include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "runtime/ctl.h"
+#include "runtime/serve_int.h"
+#include "runtime/worker.h"
 #include "services/local/local.h"
-#include "sip/msg/msg.h"
+#include "sip/transport/udp.h"
+#include "sip/txn/txn.h"
 
 #define LOG_MODULE "serve"
 
 enum {
-	SERVE_DGRAM_MAX = 64 * 1024,   /* bytes libuv gives each datagram */
-	SERVE_RECV_BATCH = 8,	       /* datagrams per recvmmsg(2) */
-	SERVE_ARENA_FIRST = 16 * 1024, /* bytes of the arena's first block */
-	SERVE_REPLY_MAX = 64 * 1024,   /* bytes of one reply */
-	SERVE_RCVBUF_BYTES = 4 << 20,  /* SO_RCVBUF asked for; kernel caps */
-	SERVE_ADDR_TEXT = 64,	       /* bytes of "[ipv6]:port" plus NUL */
-	SERVE_DATA_DIR_MODE = 0750
+	SERVE_DATA_DIR_MODE = 0750,
+	SERVE_DRAIN_TICK_MS = 50,    /* how often a drain checks progress */
+	SERVE_REPLY_MAX = 65536,     /* bytes of a stateless reply */
+	SERVE_VIA_PARAMS_MAX = 96,   /* bytes of ";received=...;rport=..." */
+	SERVE_CALL_ID_LOG_MAX = 128, /* bytes of Call-ID kept for log lines */
+	SERVE_ADDR_TEXT = 64	     /* bytes of "[ipv6]:port" plus NUL */
 };
 
-struct serve;
-
-/* One bound UDP socket; the handle lives in the listener array. */
-struct listener {
-	uv_udp_t udp;
-	struct serve *srv;
-	const struct config_listen *conf;
-	char *rbuf;   /* SERVE_RECV_BATCH * SERVE_DGRAM_MAX bytes */
-	bool is_open; /* udp was initialised and needs uv_close */
+/* A snapshot on its way to a worker (reload). */
+struct swap {
+	struct wctx *wc;
+	struct config *cfg; /* reference moved to the worker */
 };
 
-/* Counters of what the loop did, logged when it stops. */
-struct serve_stats {
-	uint64_t requests;   /* parsed requests handed to the service */
-	uint64_t replies;    /* responses sent */
-	uint64_t rejected;   /* requests answered with a parse error */
-	uint64_t dropped;    /* datagrams dropped without an answer */
-	uint64_t send_fails; /* replies the socket would not take */
-};
-
-struct serve {
-	uv_loop_t loop;
-	uv_signal_t sigint, sigterm;
-	struct config *cfg; /* reference held for the loop's lifetime */
-	const struct sb_limits *limits;
-	struct local_ctx local;
-	struct listener *ls;
-	size_t ls_count;
-	struct buf out; /* the reply being built */
-	struct serve_stats stats;
-	_Alignas(8) char arena_first[SERVE_ARENA_FIRST];
-};
-
-static const char *addr_text(const struct sockaddr *sa, char *out, size_t cap)
+static const char *addr_text(const struct sip_addr *a, char *out, size_t cap)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[INET6_ADDRSTRLEN];
 
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)sa;
-		uv_ip6_name(a6, ip, sizeof(ip));
-		snprintf(out, cap, "[%s]:%u", ip, ntohs(a6->sin6_port));
-	} else {
-		const struct sockaddr_in *a4 = (const void *)sa;
-		uv_ip4_name(a4, ip, sizeof(ip));
-		snprintf(out, cap, "%s:%u", ip, ntohs(a4->sin_port));
-	}
+	sip_addr_ip(a, ip, sizeof(ip));
+	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 ip, sip_addr_port(a));
 	return out;
 }
 
-/* CRLF keep-alives and padding: whitespace and NUL only. */
-static bool is_keepalive(const char *p, size_t len)
+static void send_stateless(struct wctx *wc, struct sip_inmsg *im)
 {
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' &&
-		    p[i] != '\t' && p[i] != '\0')
-			return false;
-	return true;
-}
-
-static void send_reply(struct listener *l, const struct sockaddr *to)
-{
-	struct serve *srv = l->srv;
-	uv_buf_t b = uv_buf_init(srv->out.p, (unsigned)srv->out.len);
+	int rc = tp_send(&im->flow, wc->out.p, wc->out.len, NULL, NULL);
 	char at[SERVE_ADDR_TEXT];
-	int rc = uv_udp_try_send(&l->udp, &b, 1, to);
 
-	if (rc >= 0) {
-		srv->stats.replies++;
-		return;
-	}
-	srv->stats.send_fails++;
-	log_debug("send_failed", "to=%s error=\"%s\"",
-		  addr_text(to, at, sizeof(at)), uv_strerror(rc));
+	if (rc != 0)
+		log_debug("send_failed", "to=%s error=\"%s\"",
+			  addr_text(&im->flow.remote, at, sizeof(at)),
+			  sb_strerror(rc));
 }
 
 /*
- * Parse one datagram in its own arena and decide: a request goes to the
- * local service; a request that failed to parse is answered with the
- * parser's status when its headers were found (never an ACK); everything
- * else (responses, garbage) is dropped.
+ * A message that did not parse: a request whose headers were found is
+ * answered with the parser's status (never an ACK); everything else is
+ * dropped and counted.
  */
-static void on_datagram(struct listener *l, char *data, size_t len,
-			const struct sockaddr *from)
+static void reject(struct wctx *wc, struct sip_inmsg *im,
+		   const struct sip_perr *perr, int err)
 {
-	struct serve *srv = l->srv;
+	struct sip_msg *m = &im->msg;
+	char via[SERVE_VIA_PARAMS_MAX], at[SERVE_ADDR_TEXT], v[96];
+	struct local_ctx lc;
+	int status;
+
+	if (!m->is_request || !m->hdrs || perr->status == 0 ||
+	    m->method == SIP_METHOD_ACK) {
+		wc->stats.dropped++;
+		log_debug("dropped", "from=%s bytes=%u error=\"%s\"",
+			  addr_text(&im->flow.remote, at, sizeof(at)), im->len,
+			  sb_strerror(err));
+		return;
+	}
+	wc->stats.parse_errors++;
+	lc = (struct local_ctx){
+	    .server = config_user_agent(wc->cfg),
+	    .cfg = wc->cfg,
+	    .via_params = tp_via_params(m, &im->flow, via, sizeof(via)),
+	};
+	buf_reset(&wc->out);
+	status = local_reject(&lc, m, perr, &wc->out);
+	log_debug("request_rejected", "from=%s status=%u reason=%s",
+		  addr_text(&im->flow.remote, at, sizeof(at)), perr->status,
+		  log_esc(slice_cstr(perr->reason), v, sizeof(v)));
+	if (status > 0)
+		send_stateless(wc, im);
+}
+
+/* local.options_stateless: OPTIONS answered without a transaction. */
+static void answer_stateless(struct wctx *wc, struct sip_inmsg *im)
+{
+	char via[SERVE_VIA_PARAMS_MAX];
+	struct local_ctx lc = {
+	    .server = config_user_agent(wc->cfg),
+	    .cfg = wc->cfg,
+	    .via_params = tp_via_params(&im->msg, &im->flow, via, sizeof(via)),
+	};
+
+	buf_reset(&wc->out);
+	wc->stats.stateless++;
+	if (local_handle(&lc, &im->msg, &wc->out) > 0)
+		send_stateless(wc, im);
+}
+
+/*
+ * The pipeline on the owner worker: parse with the snapshot's limits, then
+ * the transaction layer (which owns the message from there on).
+ */
+static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
+{
+	struct wctx *wc = ctx;
+	struct sip_msg *m = &im->msg;
 	struct sip_perr perr = {0, NULL};
-	struct sip_msg m;
-	struct arena a;
-	char at[SERVE_ADDR_TEXT], v[96];
-	int rc, status = 0;
-
-	if (is_keepalive(data, len))
-		return;
-	memset(&m, 0, sizeof(m));
-	arena_init(&a, srv->arena_first, sizeof(srv->arena_first),
-		   srv->limits->max_arena_bytes);
-	buf_reset(&srv->out);
-	rc = sip_msg_parse(&m, &a, data, len, SIP_FRAMING_DATAGRAM, srv->limits,
-			   &perr);
-	if (slice_is_set(m.call_id))
-		log_ctx_push("call_id", m.call_id);
-	if (rc == 0 && m.is_request) {
-		srv->stats.requests++;
-		status = local_handle(&srv->local, &m, &srv->out);
-		log_debug("request", "method=%s from=%s status=%d",
-			  log_esc(m.method_name, v, sizeof(v)),
-			  addr_text(from, at, sizeof(at)), status);
-	} else if (rc == 0) {
-		srv->stats.dropped++;
-		log_debug("response_dropped", "status=%u from=%s", m.status,
-			  addr_text(from, at, sizeof(at)));
-	} else if (m.is_request && m.hdrs && perr.status != 0 &&
-		   m.method != SIP_METHOD_ACK) {
-		srv->stats.rejected++;
-		status = local_reject(&srv->local, &m, &perr, &srv->out);
-		log_debug("request_rejected", "from=%s status=%u reason=%s",
-			  addr_text(from, at, sizeof(at)), perr.status,
-			  log_esc(slice_cstr(perr.reason), v, sizeof(v)));
-	} else {
-		srv->stats.dropped++;
-		log_debug("dropped",
-			  "from=%s bytes=%zu error=\"%s\" dropped_total=%llu",
-			  addr_text(from, at, sizeof(at)), len, sb_strerror(rc),
-			  (unsigned long long)srv->stats.dropped);
-	}
-	if (slice_is_set(m.call_id))
-		log_ctx_pop();
-	if (status > 0 && srv->out.len > 0)
-		send_reply(l, from);
-	else if (status < 0)
-		log_warn("reply_failed", "from=%s error=\"%s\"",
-			 addr_text(from, at, sizeof(at)), sb_strerror(status));
-	arena_close(&a);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	struct listener *l = h->data;
-
-	*b = uv_buf_init(l->rbuf, SERVE_RECV_BATCH * SERVE_DGRAM_MAX);
-}
-
-/*
- * With UV_UDP_RECVMMSG, libuv splits our buffer into SERVE_DGRAM_MAX
- * chunks, calls back once per datagram (UV_UDP_MMSG_CHUNK), then once more
- * with UV_UDP_MMSG_FREE. The buffer is the listener's, so there is nothing
- * to free. nread 0 with an address is an empty datagram.
- */
-static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *b,
-		    const struct sockaddr *from, unsigned flags)
-{
-	struct listener *l = udp->data;
-
-	if (nread < 0) {
-		log_warn("recv_failed", "addr=%s error=\"%s\"",
-			 l->conf->hostport, uv_strerror((int)nread));
-		return;
-	}
-	if (nread == 0 || !from || (flags & UV_UDP_MMSG_FREE))
-		return;
-	if (flags & UV_UDP_PARTIAL) {
-		l->srv->stats.dropped++;
-		return;
-	}
-	on_datagram(l, b->base, (size_t)nread, from);
-}
-
-static void close_all(struct serve *srv)
-{
-	for (size_t i = 0; srv->ls && i < srv->ls_count; i++) {
-		uv_handle_t *h = (uv_handle_t *)&srv->ls[i].udp;
-		if (srv->ls[i].is_open && !uv_is_closing(h))
-			uv_close(h, NULL);
-	}
-	if (!uv_is_closing((uv_handle_t *)&srv->sigint))
-		uv_close((uv_handle_t *)&srv->sigint, NULL);
-	if (!uv_is_closing((uv_handle_t *)&srv->sigterm))
-		uv_close((uv_handle_t *)&srv->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *sig, int signum)
-{
-	struct serve *srv = sig->data;
-
-	log_info("stopping", "signal=%s", signum == SIGINT ? "INT" : "TERM");
-	close_all(srv);
-}
-
-static int listener_start(struct serve *srv, struct listener *l,
-			  const struct config_listen *conf)
-{
-	int family = conf->addr.ss_family;
-	unsigned bind_flags = family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
-	int rcvbuf = SERVE_RCVBUF_BYTES;
+	char call_id[SERVE_CALL_ID_LOG_MAX];
+	bool has_ctx = false;
 	int rc;
 
-	l->srv = srv;
-	l->conf = conf;
-	l->rbuf = sb_malloc(SERVE_RECV_BATCH * SERVE_DGRAM_MAX);
-	if (!l->rbuf)
-		return -ENOMEM;
-	rc = uv_udp_init_ex(&srv->loop, &l->udp,
-			    (unsigned)family | UV_UDP_RECVMMSG);
+	if (!wc->tl) {
+		sip_inmsg_free(im);
+		return;
+	}
+	rc = sip_msg_parse(m, &im->arena, im->data, im->len,
+			   SIP_FRAMING_DATAGRAM, config_limits(wc->cfg), &perr);
+	if (slice_is_set(m->call_id)) {
+		/* A copy: the layer may free the message before we pop. */
+		size_t n = m->call_id.len < sizeof(call_id) ? m->call_id.len
+							    : sizeof(call_id);
+		memcpy(call_id, m->call_id.p, n);
+		log_ctx_push("call_id", slice_make(call_id, n));
+		has_ctx = true;
+	}
+	if (rc != 0) {
+		reject(wc, im, &perr, rc);
+	} else if (m->is_request && m->method == SIP_METHOD_OPTIONS &&
+		   config_local(wc->cfg)->is_options_stateless &&
+		   !wc->is_draining) {
+		answer_stateless(wc, im);
+	} else {
+		txn_layer_recv(wc->tl, im);
+		im = NULL;
+	}
+	if (has_ctx)
+		log_ctx_pop();
+	sip_inmsg_free(im);
+}
+
+/* On the worker at stop: its transactions and service go first. */
+static void on_worker_stop(void *ctx, struct worker *w)
+{
+	struct wctx *wc = ctx;
+
+	if (wc->tl)
+		wc->txn_final = *txn_layer_stats(wc->tl);
+	if (wc->local)
+		wc->local_final = *local_stats(wc->local);
+	wc->tl = txn_layer_free(wc->tl);
+	wc->local = local_free(wc->local);
+}
+
+static void job_set_draining(void *arg)
+{
+	struct wctx *wc = arg;
+
+	wc->is_draining = true;
+	if (wc->local) {
+		local_set_draining(wc->local, true);
+		atomic_store(&wc->pending_pub, local_pending(wc->local));
+	}
+	atomic_store(&wc->has_seen_drain, true);
+}
+
+static void job_publish_pending(void *arg)
+{
+	struct wctx *wc = arg;
+
+	if (wc->local)
+		atomic_store(&wc->pending_pub, local_pending(wc->local));
+}
+
+static void job_swap(void *arg)
+{
+	struct swap *s = arg;
+	struct wctx *wc = s->wc;
+	struct config **r =
+	    sb_realloc(wc->retired, (wc->nretired + 1) * sizeof(*r));
+
+	if (!r) {
+		/* Keep the old snapshot: messages may point into it. */
+		config_unref(s->cfg);
+		sb_free(s);
+		return;
+	}
+	wc->retired = r;
+	wc->retired[wc->nretired++] = wc->cfg;
+	wc->cfg = s->cfg;
+	if (wc->local)
+		local_set_config(wc->local, wc->cfg);
+	sb_free(s);
+}
+
+static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
+{
+	const struct config_timers *ct = config_timers(srv->cfg);
+	uint32_t max = config_max_transactions(srv->cfg);
+	struct worker_opts wo = {
+	    .id = id,
+	    .queue_size = config_queue_size(srv->cfg),
+	    .on_inmsg = on_inmsg,
+	    .on_stop = on_worker_stop,
+	    .ctx = wc,
+	};
+	struct txn_layer_opts to = {
+	    .timers = {ct->t1_ms, ct->t2_ms, ct->t4_ms, ct->timer_d_ms},
+	    /* The server slice lives in the first snapshot, which the
+	     * worker keeps (cfg or retired) until it is freed. */
+	    .server = config_user_agent(srv->cfg),
+	    .max_txns = max ? (max + srv->nworkers - 1) / srv->nworkers : 0,
+	};
+	int rc;
+
+	wc->srv = srv;
+	wc->cfg = config_ref(srv->cfg);
+	buf_init(&wc->out, SERVE_REPLY_MAX);
+	rc = worker_new(&wo, &wc->w);
 	if (rc != 0)
 		return rc;
-	l->is_open = true;
-	l->udp.data = l;
-	rc = uv_udp_bind(&l->udp, (const struct sockaddr *)&conf->addr,
-			 bind_flags);
-	if (rc == 0)
-		rc = uv_udp_recv_start(&l->udp, on_alloc, on_recv);
-	if (rc != 0) {
-		log_error("bind_failed", "proto=udp addr=%s error=\"%s\"",
-			  conf->hostport, uv_strerror(rc));
+	worker_set_data(wc->w, wc);
+	rc = local_new(worker_wheel(wc->w), wc->cfg, &wc->local);
+	if (rc != 0)
 		return rc;
-	}
-	/* A deep socket queue absorbs bursts; failing to get one is not fatal.
-	 */
-	if (uv_recv_buffer_size((uv_handle_t *)&l->udp, &rcvbuf) != 0)
-		log_debug("rcvbuf_failed", "addr=%s", conf->hostport);
-	log_info("listening", "proto=udp addr=%s", conf->hostport);
-	return 0;
+	to.user = local_txn_user(wc->local);
+	to.wheel = worker_wheel(wc->w);
+	return txn_layer_new(&to, &wc->tl);
+}
+
+/* After the worker's thread ended (or never started). */
+static void wctx_close(struct wctx *wc)
+{
+	wc->w = worker_free(wc->w);
+	wc->tl = txn_layer_free(wc->tl);
+	wc->local = local_free(wc->local);
+	for (size_t i = 0; i < wc->nretired; i++)
+		config_unref(wc->retired[i]);
+	sb_free(wc->retired);
+	wc->cfg = config_unref(wc->cfg);
+	buf_close(&wc->out);
 }
 
 /* mkdir -p: create each missing component of path. */
@@ -275,32 +277,293 @@ static int data_dir_make(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static void serve_free(struct serve *srv)
+static void post_all(struct serve *srv, worker_job_cb fn)
 {
-	if (srv->ls) {
-		for (size_t i = 0; i < srv->ls_count; i++)
-			sb_free(srv->ls[i].rbuf);
-		sb_free(srv->ls);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		if (worker_post(srv->wctx[i].w, fn, &srv->wctx[i]) != 0)
+			log_warn("post_failed", "worker=%u", i);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+}
+
+/*
+ * Stop for good: the control socket, then the readers (so nothing more is
+ * handed to a worker), then the workers, then our own handles, which ends
+ * the main loop.
+ */
+static void stop_now(struct serve *srv)
+{
+	if (srv->is_stopping)
+		return;
+	srv->is_stopping = true;
+	srv->ctl = ctl_close(srv->ctl);
+	for (size_t i = 0; srv->is_listening && i < srv->nls; i++)
+		tp_udp_listener_stop(srv->ls[i]);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		worker_stop(srv->wctx[i].w);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		worker_join(srv->wctx[i].w);
+	uv_mutex_lock(&srv->stats_lock);
+	srv->is_stats_open = false;
+	uv_mutex_unlock(&srv->stats_lock);
+	uv_close((uv_handle_t *)&srv->stats_done, on_closed);
+	uv_close((uv_handle_t *)&srv->drain_timer, on_closed);
+	uv_close((uv_handle_t *)&srv->sigint, on_closed);
+	uv_close((uv_handle_t *)&srv->sigterm, on_closed);
+	uv_close((uv_handle_t *)&srv->sighup, on_closed);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+	struct serve *srv = t->data;
+	uint32_t pending = 0;
+	bool has_all = true;
+
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		has_all &= atomic_load(&srv->wctx[i].has_seen_drain);
+		pending += atomic_load(&srv->wctx[i].pending_pub);
 	}
-	buf_close(&srv->out);
+	if (has_all && pending == 0) {
+		log_info("drained", "after_ms=%llu",
+			 (unsigned long long)(uv_now(&srv->loop) -
+					      srv->drain_start_ms));
+		stop_now(srv);
+		return;
+	}
+	if (uv_now(&srv->loop) >= srv->drain_deadline_ms) {
+		log_warn("drain_timeout", "pending=%u timeout_ms=%u", pending,
+			 config_drain_timeout_ms(srv->cfg));
+		stop_now(srv);
+		return;
+	}
+	post_all(srv, job_publish_pending);
+}
+
+static void drain_start(struct serve *srv, const char *why)
+{
+	uint32_t timeout_ms = config_drain_timeout_ms(srv->cfg);
+
+	if (srv->is_stopping)
+		return;
+	if (srv->is_draining) {
+		log_info("stopping",
+			 "signal=%s detail=\"second signal: not "
+			 "waiting for transactions\"",
+			 why);
+		stop_now(srv);
+		return;
+	}
+	srv->is_draining = true;
+	srv->drain_start_ms = uv_now(&srv->loop);
+	srv->drain_deadline_ms = srv->drain_start_ms + timeout_ms;
+	log_info("draining", "signal=%s timeout_ms=%u", why, timeout_ms);
+	post_all(srv, job_set_draining);
+	uv_timer_start(&srv->drain_timer, on_drain_tick, SERVE_DRAIN_TICK_MS,
+		       SERVE_DRAIN_TICK_MS);
+}
+
+/* Settings a reload cannot change: say so, keep running with the old. */
+static void restart_notes(const struct config *a, const struct config *b)
+{
+	static const char detail[] =
+	    "detail=\"changed in the file; takes effect after a restart\"";
+
+	if (!config_listen_same(a, b))
+		log_warn("reload_needs_restart", "key=listen %s", detail);
+	if (config_workers(a) != config_workers(b))
+		log_warn("reload_needs_restart", "key=workers %s", detail);
+	if (config_receive(a) != config_receive(b))
+		log_warn("reload_needs_restart", "key=receive %s", detail);
+	if (config_queue_size(a) != config_queue_size(b))
+		log_warn("reload_needs_restart", "key=queue_size %s", detail);
+	if (memcmp(config_timers(a), config_timers(b),
+		   sizeof(struct config_timers)) != 0)
+		log_warn("reload_needs_restart", "key=timers %s", detail);
+	if (config_max_transactions(a) != config_max_transactions(b))
+		log_warn("reload_needs_restart", "key=max_transactions %s",
+			 detail);
+	if (strcmp(config_control_socket(a), config_control_socket(b)) != 0)
+		log_warn("reload_needs_restart", "key=control_socket %s",
+			 detail);
+	if (strcmp(config_data_dir(a), config_data_dir(b)) != 0)
+		log_warn("reload_needs_restart", "key=data_dir %s", detail);
+}
+
+int serve_reload(struct serve *srv, char *err, size_t err_len)
+{
+	struct config_err cerr;
+	struct config *next;
+	char v[CONFIG_ERR_LEN + 8];
+	int rc = config_reload(srv->cfg, &next, &cerr);
+
+	if (rc != 0) {
+		log_error("reload_failed", "error=%s",
+			  log_esc(slice_cstr(cerr.msg), v, sizeof(v)));
+		snprintf(err, err_len, "%s", cerr.msg);
+		return rc;
+	}
+	restart_notes(srv->cfg, next);
+	log_setup(config_log_level(next), config_log_format(next));
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct swap *s = sb_malloc(sizeof(*s));
+
+		if (!s) {
+			log_warn("reload_partial", "worker=%u error=\"%s\"", i,
+				 sb_strerror(-ENOMEM));
+			continue;
+		}
+		*s = (struct swap){&srv->wctx[i], config_ref(next)};
+		if (worker_post(srv->wctx[i].w, job_swap, s) != 0) {
+			config_unref(s->cfg);
+			sb_free(s);
+		}
+	}
 	config_unref(srv->cfg);
-	sb_free(srv);
+	srv->cfg = next;
+	log_info("reloaded", "config=%s log_level=%s",
+		 log_esc(slice_cstr(config_path(next)), v, sizeof(v)),
+		 config_log_level(next) == LOG_LEVEL_DEBUG  ? "debug"
+		 : config_log_level(next) == LOG_LEVEL_INFO ? "info"
+		 : config_log_level(next) == LOG_LEVEL_WARN ? "warn"
+							    : "error");
+	return 0;
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct serve *srv = sig->data;
+	char err[CONFIG_ERR_LEN];
+
+	if (signum == SIGHUP) {
+		log_info("reloading", "signal=HUP");
+		serve_reload(srv, err, sizeof(err));
+		return;
+	}
+	drain_start(srv, signum == SIGINT ? "INT" : "TERM");
+}
+
+static unsigned workers_wanted(const struct config *cfg)
+{
+	unsigned n = config_workers(cfg);
+
+	if (config_receive(cfg) == CONFIG_RECEIVE_SINGLE)
+		return 1;
+	if (n == 0)
+		n = uv_available_parallelism();
+	return n ? n : 1;
+}
+
+static int listeners_open(struct serve *srv)
+{
+	size_t n = config_listen_count(srv->cfg);
+	struct worker **ws = srv->workers;
+
+	srv->ls = sb_calloc(n, sizeof(*srv->ls));
+	if (!srv->ls)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_listen *c = config_listen_at(srv->cfg, i);
+		struct tp_udp_opts o = {
+		    .advertise = c->advertise,
+		    .advertise_port = c->advertise_port,
+		    .is_reuseport =
+			config_receive(srv->cfg) == CONFIG_RECEIVE_REUSEPORT,
+		    .workers = ws,
+		    .nworkers = srv->nworkers,
+		    .reader = (unsigned)(i % srv->nworkers),
+		    .server = config_user_agent(srv->cfg),
+		};
+		int rc;
+
+		if (c->transport != CONFIG_TRANSPORT_UDP)
+			continue; /* the loader refuses these for now */
+		memcpy(&o.bind.sa, &c->addr, c->addr_len);
+		o.bind.len = c->addr_len;
+		rc = tp_udp_listener_new(&o, &srv->ls[srv->nls]);
+		if (rc != 0) {
+			log_error("bind_failed",
+				  "proto=udp addr=%s error=\"%s\"", c->hostport,
+				  sb_strerror(rc));
+			return rc;
+		}
+		srv->nls++;
+		log_info("listening", "proto=udp addr=%s advertise=%.*s:%u",
+			 c->hostport,
+			 SL_ARG(tp_listener_host(srv->ls[srv->nls - 1])),
+			 tp_listener_port(srv->ls[srv->nls - 1]));
+	}
+	return 0;
 }
 
 static int serve_start(struct serve *srv)
 {
+	const char *sock = config_control_socket(srv->cfg);
+	char v[256];
 	int rc;
 
+	srv->nworkers = workers_wanted(srv->cfg);
+	srv->wctx = sb_calloc(srv->nworkers, sizeof(*srv->wctx));
+	srv->workers = sb_calloc(srv->nworkers, sizeof(*srv->workers));
+	if (!srv->wctx || !srv->workers)
+		return -ENOMEM;
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		rc = wctx_init(srv, &srv->wctx[i], i);
+		if (rc != 0) {
+			log_error("worker_failed", "worker=%u error=\"%s\"", i,
+				  sb_strerror(rc));
+			return rc;
+		}
+		srv->workers[i] = srv->wctx[i].w;
+	}
+	rc = listeners_open(srv);
+	if (rc != 0)
+		return rc;
+	rc = ctl_new(&srv->loop, sock, serve_ctl_command, srv, &srv->ctl);
+	if (rc != 0) {
+		log_error("control_socket_failed", "path=%s error=\"%s\"",
+			  log_esc(slice_cstr(sock), v, sizeof(v)),
+			  sb_strerror(rc));
+		return rc;
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		rc = worker_start(srv->wctx[i].w);
+		if (rc != 0) {
+			log_error("worker_failed", "worker=%u error=\"%s\"", i,
+				  sb_strerror(rc));
+			return rc;
+		}
+	}
+	srv->is_listening = true;
+	for (size_t i = 0; i < srv->nls; i++) {
+		rc = tp_udp_listener_start(srv->ls[i]);
+		if (rc != 0)
+			return rc;
+	}
 	rc = uv_signal_start(&srv->sigint, on_signal, SIGINT);
 	if (rc == 0)
 		rc = uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
-	for (size_t i = 0; rc == 0 && i < srv->ls_count; i++) {
-		const struct config_listen *c = config_listen_at(srv->cfg, i);
-		if (c->transport != CONFIG_TRANSPORT_UDP)
-			continue; /* the loader refuses these for now */
-		rc = listener_start(srv, &srv->ls[i], c);
-	}
+	if (rc == 0)
+		rc = uv_signal_start(&srv->sighup, on_signal, SIGHUP);
 	return rc;
+}
+
+static void serve_free(struct serve *srv)
+{
+	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++)
+		srv->wctx[i].w = worker_free(srv->wctx[i].w);
+	serve_stats_flush(srv);
+	for (size_t i = 0; i < srv->nls; i++)
+		tp_listener_free(srv->ls[i]);
+	sb_free(srv->ls);
+	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++)
+		wctx_close(&srv->wctx[i]);
+	sb_free(srv->wctx);
+	sb_free(srv->workers);
+	uv_mutex_destroy(&srv->stats_lock);
+	config_unref(srv->cfg);
+	sb_free(srv);
 }
 
 int serve_run(struct config *cfg)
@@ -321,38 +584,39 @@ int serve_run(struct config *cfg)
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = config_ref(cfg);
-	srv->limits = config_limits(cfg);
-	srv->local = (struct local_ctx){config_user_agent(cfg), cfg};
-	buf_init(&srv->out, SERVE_REPLY_MAX);
 	rc = uv_loop_init(&srv->loop);
+	if (rc == 0)
+		rc = uv_mutex_init(&srv->stats_lock);
 	if (rc != 0) {
 		log_error("loop_failed", "error=\"%s\"", uv_strerror(rc));
-		serve_free(srv);
+		config_unref(srv->cfg);
+		sb_free(srv);
 		return rc;
 	}
-	srv->sigint.data = srv;
-	srv->sigterm.data = srv;
+	srv->is_stats_open = true;
 	uv_signal_init(&srv->loop, &srv->sigint);
 	uv_signal_init(&srv->loop, &srv->sigterm);
-	srv->ls_count = config_listen_count(cfg);
-	srv->ls = sb_calloc(srv->ls_count, sizeof(*srv->ls));
-	rc = srv->ls ? serve_start(srv) : -ENOMEM;
+	uv_signal_init(&srv->loop, &srv->sighup);
+	uv_timer_init(&srv->loop, &srv->drain_timer);
+	uv_async_init(&srv->loop, &srv->stats_done, serve_on_stats_done);
+	srv->sigint.data = srv->sigterm.data = srv->sighup.data = srv;
+	srv->drain_timer.data = srv->stats_done.data = srv;
+	srv->start_ms = uv_now(&srv->loop);
+	rc = serve_start(srv);
 	if (rc == 0)
-		log_info("started", "listeners=%zu data_dir=%s", srv->ls_count,
-			 log_esc(slice_cstr(dir), v, sizeof(v)));
+		log_info("started",
+			 "workers=%u receive=%s listeners=%zu data_dir=%s "
+			 "control_socket=%s",
+			 srv->nworkers,
+			 config_receive_name(config_receive(srv->cfg)),
+			 srv->nls, log_esc(slice_cstr(dir), v, sizeof(v)),
+			 config_control_socket(srv->cfg));
 	else
-		close_all(srv);
+		stop_now(srv);
 	uv_run(&srv->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&srv->loop) != 0)
 		log_warn("loop_busy", "detail=\"handles left open at exit\"");
-	log_info("stopped",
-		 "requests=%llu replies=%llu rejected=%llu dropped=%llu "
-		 "send_failures=%llu",
-		 (unsigned long long)srv->stats.requests,
-		 (unsigned long long)srv->stats.replies,
-		 (unsigned long long)srv->stats.rejected,
-		 (unsigned long long)srv->stats.dropped,
-		 (unsigned long long)srv->stats.send_fails);
+	serve_log_totals(srv);
 	serve_free(srv);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* The minimal receive loop: UDP listeners feeding the local service. */
+/* The runtime: workers, listeners, control socket, signals, drain, reload. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #ifndef SB_RUNTIME_SERVE_H
 #define SB_RUNTIME_SERVE_H
@@ -6,13 +6,21 @@
 #include "runtime/config.h"
 
 /*
- * Create the data directory if missing, bind one UDP socket per `udp:`
- * listener of cfg, and answer requests on one libuv loop until SIGTERM or
- * SIGINT. Each datagram is parsed into its own arena and handed to the
- * local service; replies go back to the source address (RFC 3581 style).
+ * Run switchboard until it is told to stop. Creates the data directory if
+ * missing, starts the workers (config `workers`, one per core by default),
+ * binds every `udp:` listener, opens the control socket, and serves: each
+ * datagram goes to the worker owning its Call-ID, is parsed there and
+ * handed to that worker's transaction layer, whose user is the local
+ * service.
+ *
+ * SIGTERM and SIGINT drain: new requests are answered 503, transactions
+ * waiting for an answer get up to drain_timeout_ms, then everything stops
+ * (a second signal stops at once). SIGHUP, like `ctl reload`, loads the
+ * file again and swaps the snapshot in for new transactions.
+ *
  * Takes its own reference to cfg and drops it before returning. Returns 0
- * after a signal, or a negative errno when start-up fails (already logged).
- * Call from the main thread; it installs the signal handlers.
+ * after a signal, or a negative errno when start-up fails (already
+ * logged). Call from the main thread; it installs the signal handlers.
  */
 int serve_run(struct config *cfg);
 

@@ -113,7 +113,7 @@ class Server:
         c = Client(self.host, self.port)
         try:
             c.send(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
-                   b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKprobe\r\n"
+                   b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKprobe;rport\r\n"
                    b"From: <sip:p@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>"
                    b"\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\n"
                    b"Content-Length: 0\r\n\r\n")

@@ -25,7 +25,7 @@ def test_version():
 
 def test_help_for_each_command():
     for args in (["--help"], ["serve", "--help"], ["check-config", "--help"],
-                 ["version", "--help"]):
+                 ["version", "--help"], ["ctl", "--help"]):
         p = run_cli(*args)
         assert p.returncode == 0, args
         assert p.stdout.startswith("usage: switchboard"), args
@@ -47,7 +47,9 @@ def test_unknown_command_is_usage_error():
 def test_unknown_option_is_usage_error():
     for args in (["serve", "--bogus"], ["check-config", "--nope"],
                  ["serve", "--listen"], ["check-config", "--config"],
-                 ["serve", "extra-arg"], ["version", "-x"]):
+                 ["serve", "extra-arg"], ["version", "-x"],
+                 ["ctl"], ["ctl", "--bogus", "stats"],
+                 ["ctl", "stats", "extra"]):
         p = run_cli(*args)
         assert p.returncode == 2, args
         assert "usage: switchboard" in p.stderr, args
@@ -161,7 +163,7 @@ def test_serve_stops_on_sigint(start_server):
     s.proc.send_signal(signal.SIGINT)
     assert s.proc.wait(10) == 0
     s.is_stopped = True
-    assert "stopping signal=INT" in s.stderr()
+    assert "draining signal=INT" in s.stderr()
     assert_clean(s.stderr())
 
 

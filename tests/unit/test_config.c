@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -403,6 +404,230 @@ static void test_config_refcount(void **state)
 	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config);
 }
 
+static void test_config_runtime_keys(void **state)
+{
+	struct fx *f = *state;
+	const struct config_timers *t;
+
+	assert_int_equal(load(f, "listen: [udp:127.0.0.1:5060]\n"
+				 "workers: 3\n"
+				 "queue_size: 128\n"
+				 "receive: reuseport\n"
+				 "timers:\n"
+				 "  t1_ms: 100\n"
+				 "  t2_ms: 400\n"
+				 "  t4_ms: 600\n"
+				 "  timer_d_ms: 1000\n"
+				 "max_transactions: 77\n"
+				 "drain_timeout_ms: 250\n"
+				 "control_socket: /tmp/x.sock\n"
+				 "local:\n"
+				 "  options_stateless: true\n"
+				 "  invite_delay_ms: 2000\n"),
+			 0);
+	assert_int_equal(config_workers(f->cfg), 3);
+	assert_int_equal(config_queue_size(f->cfg), 128);
+	assert_int_equal(config_receive(f->cfg), CONFIG_RECEIVE_REUSEPORT);
+	t = config_timers(f->cfg);
+	assert_int_equal(t->t1_ms, 100);
+	assert_int_equal(t->t2_ms, 400);
+	assert_int_equal(t->t4_ms, 600);
+	assert_int_equal(t->timer_d_ms, 1000);
+	assert_int_equal(config_max_transactions(f->cfg), 77);
+	assert_int_equal(config_drain_timeout_ms(f->cfg), 250);
+	assert_string_equal(config_control_socket(f->cfg), "/tmp/x.sock");
+	assert_true(config_local(f->cfg)->is_options_stateless);
+	assert_int_equal(config_local(f->cfg)->invite_delay_ms, 2000);
+}
+
+static void test_config_runtime_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct config_timers *t;
+
+	assert_int_equal(load(f, "listen: [udp:127.0.0.1:5060]\n"
+				 "data_dir: /var/lib/sb\n"),
+			 0);
+	assert_int_equal(config_workers(f->cfg), 0);
+	assert_int_equal(config_queue_size(f->cfg), 4096);
+	assert_int_equal(config_receive(f->cfg), CONFIG_RECEIVE_READER);
+	t = config_timers(f->cfg);
+	assert_int_equal(t->t1_ms, 500);
+	assert_int_equal(t->t2_ms, 4000);
+	assert_int_equal(t->t4_ms, 5000);
+	assert_int_equal(t->timer_d_ms, 32000);
+	assert_int_equal(config_max_transactions(f->cfg), 500000);
+	assert_int_equal(config_drain_timeout_ms(f->cfg), 5000);
+	assert_string_equal(config_control_socket(f->cfg),
+			    "/var/lib/sb/switchboard.sock");
+	assert_false(config_local(f->cfg)->is_options_stateless);
+	assert_int_equal(config_local(f->cfg)->invite_delay_ms, 0);
+	assert_string_equal(config_receive_name(CONFIG_RECEIVE_SINGLE),
+			    "single");
+}
+
+static void test_config_runtime_errors(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nworkers: 1000\n",
+		     "test.yaml:2:1: workers: must be between 0 and 256");
+	assert_fails(
+	    f, "listen: [udp:127.0.0.1:5060]\nworkers: two\n",
+	    "test.yaml:2:1: workers: must be an integer, not a string");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nqueue_size: 2\n",
+		     "test.yaml:2:1: queue_size: must be between 16 and");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nreceive: magic\n",
+		     "test.yaml:2:1: receive: must be one of reader, "
+		     "reuseport, single");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ntimers:\n  t3_ms: 1\n",
+		     "test.yaml:3:3: timers.t3_ms: unknown key");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ntimers:\n  t1_ms: 0\n",
+		     "test.yaml:3:3: timers.t1_ms: must be between 1 and");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntimers:\n  t1_ms: 900\n"
+		     "  t2_ms: 800\n",
+		     "test.yaml:2:1: timers.t2_ms: must not be smaller than "
+		     "timers.t1_ms (900)");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\nlocal:\n"
+		     "  options_stateless: 1\n",
+		     "test.yaml:3:3: local.options_stateless: must be true or "
+		     "false");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nlocal:\n  x: 1\n",
+		     "test.yaml:3:3: local.x: unknown key");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ndrain_timeout_ms: -1\n",
+		     "drain_timeout_ms: must be between 0 and 600000");
+	assert_fails(
+	    f,
+	    "listen: [udp:127.0.0.1:5060]\ncontrol_socket: "
+	    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    "test.yaml:2:1: control_socket: must be a path of 1 to 107");
+	assert_fails(
+	    f,
+	    "listen: [udp:127.0.0.1:5060]\ndata_dir: "
+	    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    "control_socket: the default <data_dir>/switchboard.sock "
+	    "is longer than 107 bytes");
+}
+
+static void test_config_listen_advertise(void **state)
+{
+	struct fx *f = *state;
+	const struct config_listen *l;
+
+	assert_int_equal(
+	    load(f, "listen:\n"
+		    "  - udp:0.0.0.0:5060;advertise=203.0.113.5\n"
+		    "  - {udp: \"0.0.0.0:5070\", advertise: "
+		    "\"sip.example.com:5080\"}\n"
+		    "  - \"udp:[::]:5060;advertise=[2001:db8::1]:5062\"\n"
+		    "  - {udp: \"[::]:5070\", advertise: \"2001:db8::2\"}\n"
+		    "  - {udp: \"127.0.0.1:5090\"}\n"),
+	    0);
+	assert_int_equal(config_listen_count(f->cfg), 5);
+	l = config_listen_at(f->cfg, 0);
+	assert_string_equal(l->hostport, "0.0.0.0:5060");
+	assert_string_equal(l->advertise, "203.0.113.5");
+	assert_int_equal(l->advertise_port, 0);
+	l = config_listen_at(f->cfg, 1);
+	assert_string_equal(l->hostport, "0.0.0.0:5070");
+	assert_string_equal(l->advertise, "sip.example.com");
+	assert_int_equal(l->advertise_port, 5080);
+	l = config_listen_at(f->cfg, 2);
+	assert_string_equal(l->hostport, "[::]:5060");
+	assert_string_equal(l->advertise, "[2001:db8::1]");
+	assert_int_equal(l->advertise_port, 5062);
+	l = config_listen_at(f->cfg, 3);
+	assert_string_equal(l->advertise, "[2001:db8::2]");
+	l = config_listen_at(f->cfg, 4);
+	assert_string_equal(l->hostport, "127.0.0.1:5090");
+	assert_string_equal(l->advertise, "");
+}
+
+static void test_config_listen_advertise_errors(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, "listen: [\"udp:0.0.0.0:5060;advertize=x\"]\n",
+		     "listen[0]: the only parameter is ;advertise=HOST[:PORT]");
+	assert_fails(f, "listen: [\"udp:0.0.0.0:5060;advertise=a b\"]\n",
+		     "listen[0]: advertise: must be a host name");
+	assert_fails(f, "listen: [\"udp:0.0.0.0:5060;advertise=h:99999\"]\n",
+		     "advertise: PORT must be a number between 1 and 65535");
+	assert_fails(f, "listen:\n  - {advertise: x}\n",
+		     "test.yaml:2:5: listen[0]: a listener needs one of udp, "
+		     "tcp or tls");
+	assert_fails(f,
+		     "listen:\n  - {udp: \"1.2.3.4:5\", tcp: \"1.2.3.4:5\"}\n",
+		     "listen[0].tcp: give one of udp, tcp or tls per listener");
+	assert_fails(f, "listen:\n  - {udp: \"1.2.3.4:5\", port: 5}\n",
+		     "listen[0].port: unknown key");
+	assert_fails(f, "listen:\n  - {tcp: \"1.2.3.4:5\"}\n",
+		     "listen[0]: transport tcp is not available yet");
+	assert_fails(f, "listen:\n  - {udp: \"1.2.3.4\"}\n",
+		     "listen[0].udp: must look like udp:HOST:PORT");
+}
+
+static void test_config_listen_same(void **state)
+{
+	struct fx *f = *state;
+	struct config *b = NULL, *c = NULL;
+	static const char two[] = "listen: [udp:127.0.0.1:5060]\nworkers: 2\n";
+	static const char other[] = "listen: [udp:127.0.0.1:5061]\n";
+
+	assert_int_equal(load(f, minimal), 0);
+	assert_int_equal(
+	    config_load_string("b", two, sizeof(two) - 1, NULL, &b, &f->err),
+	    0);
+	assert_int_equal(config_load_string("c", other, sizeof(other) - 1, NULL,
+					    &c, &f->err),
+			 0);
+	assert_true(config_listen_same(f->cfg, b));
+	assert_false(config_listen_same(f->cfg, c));
+	config_unref(b);
+	config_unref(c);
+}
+
+/* A reload reads the same file with the same command-line overrides. */
+static void test_config_reload_keeps_overrides(void **state)
+{
+	struct fx *f = *state;
+	const char *listen[] = {"udp:127.0.0.9:5099"};
+	struct config_overrides ov = {.listen = listen,
+				      .listen_count = 1,
+				      .data_dir = "/tmp/ov",
+				      .log_level = "warn"};
+	static const char first[] = "listen: [udp:127.0.0.1:5060]\n"
+				    "log: {level: debug}\n";
+	static const char second[] = "listen: [udp:127.0.0.1:5060]\n"
+				     "workers: 7\n";
+	char path[] = "/tmp/sb_test_config_XXXXXX";
+	struct config *next = NULL;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, first, strlen(first)),
+			 (ssize_t)strlen(first));
+	close(fd);
+	assert_int_equal(config_load(path, &ov, &f->cfg, &f->err), 0);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, second, strlen(second)),
+			 (ssize_t)strlen(second));
+	close(fd);
+	assert_int_equal(config_reload(f->cfg, &next, &f->err), 0);
+	unlink(path);
+	assert_int_equal(config_workers(next), 7);
+	assert_string_equal(config_listen_at(next, 0)->hostport,
+			    "127.0.0.9:5099");
+	assert_string_equal(config_data_dir(next), "/tmp/ov");
+	assert_int_equal(config_log_level(next), LOG_LEVEL_WARN);
+	assert_true(config_listen_same(f->cfg, next));
+	config_unref(next);
+}
+
 /* Fail the Nth allocation for N = 0, 1, ...: each fails with -ENOMEM. */
 static void test_config_oom(void **state)
 {
@@ -461,6 +686,20 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_refcount, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_oom, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_runtime_keys, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_runtime_defaults, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_runtime_errors, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_listen_advertise, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_listen_advertise_errors,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_listen_same, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_reload_keeps_overrides,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

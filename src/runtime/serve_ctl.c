@@ -1,0 +1,338 @@
+/* Control commands of a running server: stats, reload, version. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "runtime/serve_int.h"
+#include "sip/transport/udp.h"
+
+#define LOG_MODULE "serve"
+
+/* One worker's counters, copied on that worker. */
+struct wsnap {
+	struct txn_stats txn;
+	struct local_stats local;
+	struct wctx_stats pipe;
+	uint32_t pending; /* transactions waiting for our answer */
+	bool is_done;	  /* the worker answered */
+};
+
+/* Where one worker's part of a stats job goes. */
+struct stats_part {
+	struct stats_job *job;
+	unsigned i;
+};
+
+/*
+ * A `stats` request in flight: one job per worker fills its snapshot; the
+ * last one to finish hands the whole to the main loop.
+ */
+struct stats_job {
+	struct stats_job *next; /* srv->done; lock: stats_lock */
+	struct serve *srv;
+	struct ctl_req *req;
+	_Atomic unsigned left;	  /* workers still to answer */
+	struct stats_part *parts; /* [nworkers] */
+	struct wsnap snaps[];	  /* [nworkers] */
+};
+
+static void job_free(struct stats_job *job)
+{
+	sb_free(job->parts);
+	sb_free(job);
+}
+
+static void part_done(struct stats_job *job)
+{
+	struct serve *srv = job->srv;
+
+	if (atomic_fetch_sub(&job->left, 1) != 1)
+		return;
+	uv_mutex_lock(&srv->stats_lock);
+	job->next = srv->done;
+	srv->done = job;
+	if (srv->is_stats_open)
+		uv_async_send(&srv->stats_done);
+	uv_mutex_unlock(&srv->stats_lock);
+}
+
+/* On the worker: copy what it counts (the final copies once stopped). */
+static void job_snap(void *arg)
+{
+	struct stats_part *p = arg;
+	struct wctx *wc = &p->job->srv->wctx[p->i];
+	struct wsnap *s = &p->job->snaps[p->i];
+
+	s->txn = wc->tl ? *txn_layer_stats(wc->tl) : wc->txn_final;
+	s->local = wc->local ? *local_stats(wc->local) : wc->local_final;
+	s->pending = wc->local ? local_pending(wc->local) : 0;
+	s->pipe = wc->stats;
+	s->is_done = true;
+	part_done(p->job);
+}
+
+static void add_txn(struct txn_stats *sum, const struct txn_stats *s)
+{
+	for (int m = 0; m < SIP_METHOD__COUNT; m++)
+		sum->requests[m] += s->requests[m];
+	for (int c = 0; c < 7; c++) {
+		sum->responses_in[c] += s->responses_in[c];
+		sum->responses_out[c] += s->responses_out[c];
+	}
+	sum->retransmits_in += s->retransmits_in;
+	sum->retransmits_out += s->retransmits_out;
+	sum->timeouts += s->timeouts;
+	sum->transport_errors += s->transport_errors;
+	sum->stray += s->stray;
+	sum->overloads += s->overloads;
+	sum->alive += s->alive;
+}
+
+static json_t *by_class(const uint64_t *v)
+{
+	json_t *o = json_object();
+	char name[4];
+
+	for (int c = 1; c <= 6; c++) {
+		snprintf(name, sizeof(name), "%dxx", c);
+		json_object_set_new(o, name, json_integer((json_int_t)v[c]));
+	}
+	return o;
+}
+
+static json_t *by_method(const uint64_t *v)
+{
+	json_t *o = json_object();
+	char name[32];
+
+	for (int m = 1; m < SIP_METHOD__COUNT; m++) {
+		struct slice n = sip_method_name((enum sip_method)m);
+		snprintf(name, sizeof(name), SL_FMT, SL_ARG(n));
+		json_object_set_new(o, name, json_integer((json_int_t)v[m]));
+	}
+	json_object_set_new(o, "other", json_integer((json_int_t)v[0]));
+	return o;
+}
+
+static uint64_t sum_requests(const struct txn_stats *t)
+{
+	uint64_t n = 0;
+
+	for (int m = 0; m < SIP_METHOD__COUNT; m++)
+		n += t->requests[m];
+	return n;
+}
+
+static json_t *udp_json(struct serve *srv, uint64_t *overflows)
+{
+	struct tp_udp_stats sum = {0}, s;
+
+	for (size_t i = 0; i < srv->nls; i++) {
+		tp_udp_listener_stats(srv->ls[i], &s);
+		sum.received += s.received;
+		sum.keepalives += s.keepalives;
+		sum.handed_off += s.handed_off;
+		sum.overflows += s.overflows;
+		sum.send_errors += s.send_errors;
+		sum.sent += s.sent;
+	}
+	*overflows = sum.overflows;
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+	    (json_int_t)sum.received, "keepalives", (json_int_t)sum.keepalives,
+	    "handed_off", (json_int_t)sum.handed_off, "overflows",
+	    (json_int_t)sum.overflows, "send_errors",
+	    (json_int_t)sum.send_errors, "sent", (json_int_t)sum.sent);
+}
+
+static json_t *live_json(void)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "transactions",
+			 (json_int_t)sb_live_get(SB_LIVE_TXN), "messages",
+			 (json_int_t)sb_live_get(SB_LIVE_INMSG), "configs",
+			 (json_int_t)sb_live_get(SB_LIVE_CONFIG), "arenas",
+			 (json_int_t)sb_live_get(SB_LIVE_ARENA), "allocations",
+			 (json_int_t)sb_live_get(SB_LIVE_ALLOC));
+}
+
+/* The reply to `stats`: counters summed over workers, then per worker. */
+static json_t *stats_json(struct serve *srv, const struct stats_job *job)
+{
+	struct txn_stats t = {0};
+	struct local_stats l = {0};
+	struct wctx_stats p = {0};
+	uint32_t pending = 0;
+	uint64_t overflows = 0;
+	json_t *per = json_array(), *o, *udp;
+
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct wsnap *s = &job->snaps[i];
+		struct worker_counts wc;
+
+		worker_counts(srv->wctx[i].w, &wc);
+		add_txn(&t, &s->txn);
+		l.answered += s->local.answered;
+		l.cancelled += s->local.cancelled;
+		l.refused += s->local.refused;
+		l.stray += s->local.stray;
+		p.parse_errors += s->pipe.parse_errors;
+		p.dropped += s->pipe.dropped;
+		p.stateless += s->pipe.stateless;
+		pending += s->pending;
+		json_array_append_new(
+		    per, json_pack("{s:i, s:b, s:I, s:I, s:I, s:I, s:I}", "id",
+				   (int)i, "responding", s->is_done, "alive",
+				   (json_int_t)s->txn.alive, "requests",
+				   (json_int_t)sum_requests(&s->txn),
+				   "queue_depth", (json_int_t)wc.depth,
+				   "queued", (json_int_t)wc.queued, "overflows",
+				   (json_int_t)wc.overflows));
+	}
+	udp = udp_json(srv, &overflows);
+	o = json_pack(
+	    "{s:s, s:f, s:b, s:i, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "version", SB_VERSION, "uptime_s",
+	    (double)(uv_now(&srv->loop) - srv->start_ms) / 1000.0, "draining",
+	    srv->is_draining, "workers", (int)srv->nworkers, "receive",
+	    config_receive_name(config_receive(srv->cfg)), "requests",
+	    by_method(t.requests), "responses_in", by_class(t.responses_in),
+	    "responses_out", by_class(t.responses_out), "retransmits_in",
+	    (json_int_t)t.retransmits_in, "retransmits_out",
+	    (json_int_t)t.retransmits_out, "timeouts", (json_int_t)t.timeouts,
+	    "transport_errors", (json_int_t)t.transport_errors, "stray",
+	    (json_int_t)t.stray, "overloads", (json_int_t)t.overloads, "alive",
+	    (json_int_t)t.alive, "stateless", (json_int_t)p.stateless,
+	    "parse_errors", (json_int_t)p.parse_errors, "dropped",
+	    (json_int_t)p.dropped, "queue_overflows", (json_int_t)overflows,
+	    "pending", (json_int_t)pending);
+	if (!o) {
+		json_decref(per);
+		json_decref(udp);
+		return NULL;
+	}
+	json_object_set_new(o, "local",
+			    json_pack("{s:I, s:I, s:I, s:I}", "answered",
+				      (json_int_t)l.answered, "cancelled",
+				      (json_int_t)l.cancelled, "refused",
+				      (json_int_t)l.refused, "stray",
+				      (json_int_t)l.stray));
+	json_object_set_new(o, "udp", udp);
+	json_object_set_new(o, "per_worker", per);
+	json_object_set_new(o, "live", live_json());
+	return o;
+}
+
+static struct stats_job *take_done(struct serve *srv)
+{
+	struct stats_job *list;
+
+	uv_mutex_lock(&srv->stats_lock);
+	list = srv->done;
+	srv->done = NULL;
+	uv_mutex_unlock(&srv->stats_lock);
+	return list;
+}
+
+void serve_on_stats_done(uv_async_t *a)
+{
+	struct serve *srv = a->data;
+
+	for (struct stats_job *job = take_done(srv), *next; job; job = next) {
+		json_t *o = stats_json(srv, job);
+
+		next = job->next;
+		if (o)
+			ctl_reply(job->req, o);
+		else
+			ctl_reply_error(job->req, "out of memory");
+		job_free(job);
+	}
+}
+
+void serve_stats_flush(struct serve *srv)
+{
+	for (struct stats_job *job = take_done(srv), *next; job; job = next) {
+		next = job->next;
+		ctl_reply_error(job->req, "stopping");
+		job_free(job);
+	}
+}
+
+static void stats_start(struct serve *srv, struct ctl_req *req)
+{
+	unsigned n = srv->nworkers;
+	struct stats_job *job =
+	    sb_calloc(1, sizeof(*job) + n * sizeof(job->snaps[0]));
+
+	if (job)
+		job->parts = sb_calloc(n, sizeof(*job->parts));
+	if (!job || !job->parts) {
+		sb_free(job);
+		ctl_reply_error(req, "out of memory");
+		return;
+	}
+	job->srv = srv;
+	job->req = req;
+	atomic_init(&job->left, n);
+	for (unsigned i = 0; i < n; i++) {
+		job->parts[i] = (struct stats_part){job, i};
+		if (worker_post(srv->wctx[i].w, job_snap, &job->parts[i]) != 0)
+			part_done(job);
+	}
+}
+
+void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
+		       json_t *args)
+{
+	struct serve *srv = ctx;
+	char err[CONFIG_ERR_LEN + 64];
+
+	if (strcmp(cmd, "stats") == 0) {
+		stats_start(srv, req);
+	} else if (strcmp(cmd, "reload") == 0) {
+		log_info("reloading", "source=ctl");
+		if (serve_reload(srv, err, sizeof(err)) == 0)
+			ctl_reply(req, json_pack("{s:s}", "config",
+						 config_path(srv->cfg)));
+		else
+			ctl_reply_error(req, err);
+	} else if (strcmp(cmd, "version") == 0) {
+		ctl_reply(req, json_pack("{s:s}", "version", SB_VERSION));
+	} else {
+		snprintf(err, sizeof(err),
+			 "unknown command \"%.32s\" (known: stats, reload, "
+			 "version)",
+			 cmd);
+		ctl_reply_error(req, err);
+	}
+}
+
+void serve_log_totals(struct serve *srv)
+{
+	struct txn_stats t = {0};
+	struct wctx_stats p = {0};
+	uint64_t overflows = 0, out = 0;
+	json_t *udp = udp_json(srv, &overflows);
+
+	json_decref(udp);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		add_txn(&t, &srv->wctx[i].txn_final);
+		p.parse_errors += srv->wctx[i].stats.parse_errors;
+		p.dropped += srv->wctx[i].stats.dropped;
+		p.stateless += srv->wctx[i].stats.stateless;
+	}
+	for (int c = 1; c <= 6; c++)
+		out += t.responses_out[c];
+	log_info("stopped",
+		 "requests=%llu responses=%llu retransmits_in=%llu "
+		 "stateless=%llu rejected=%llu dropped=%llu overflows=%llu",
+		 (unsigned long long)sum_requests(&t), (unsigned long long)out,
+		 (unsigned long long)t.retransmits_in,
+		 (unsigned long long)p.stateless,
+		 (unsigned long long)p.parse_errors,
+		 (unsigned long long)p.dropped, (unsigned long long)overflows);
+}

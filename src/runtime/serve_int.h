@@ -1,0 +1,83 @@
+/* Private to the runtime's serve*.c: the server's state and shared helpers. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef SB_RUNTIME_SERVE_INT_H
+#define SB_RUNTIME_SERVE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "runtime/config.h"
+#include "runtime/ctl.h"
+#include "runtime/worker.h"
+#include "services/local/local.h"
+#include "sip/txn/txn.h"
+
+struct serve;
+struct stats_job;
+
+/* Counters of the pipeline on one worker (worker thread only). */
+struct wctx_stats {
+	uint64_t parse_errors; /* requests answered with a parse error */
+	uint64_t dropped;      /* messages dropped without an answer */
+	uint64_t stateless;    /* OPTIONS answered without a transaction */
+};
+
+/* One worker's runtime state. Worker thread only, except where noted. */
+struct wctx {
+	struct serve *srv;
+	struct worker *w;	 /* main thread: made, started, freed */
+	struct config *cfg;	 /* snapshot for new requests (reference) */
+	struct config **retired; /* earlier snapshots: messages and the
+				    layer may point into them; dropped at
+				    the end */
+	size_t nretired;
+	struct txn_layer *tl;
+	struct local *local;
+	struct buf out; /* a stateless reply being built */
+	struct wctx_stats stats;
+	struct txn_stats txn_final;	/* the layer's, kept at its end */
+	struct local_stats local_final; /* the service's, kept at its end */
+	bool is_draining;
+	_Atomic uint32_t pending_pub; /* local_pending, published */
+	_Atomic bool has_seen_drain;  /* the drain reached this worker */
+};
+
+struct serve {
+	uv_loop_t loop; /* main thread: signals, ctl, drain */
+	uv_signal_t sigint, sigterm, sighup;
+	uv_timer_t drain_timer;
+	uv_async_t stats_done; /* a stats job has every answer */
+	uv_mutex_t stats_lock;
+	struct stats_job *done; /* lock: stats_lock */
+	bool is_stats_open;	/* lock: stats_lock */
+	struct ctl *ctl;
+	struct config *cfg; /* current snapshot (main thread) */
+	unsigned nworkers;
+	struct wctx *wctx;	 /* [nworkers] */
+	struct worker **workers; /* [nworkers], for the listeners */
+	struct tp_listener **ls;
+	size_t nls;
+	uint64_t start_ms; /* loop clock at start */
+	uint64_t drain_start_ms, drain_deadline_ms;
+	bool is_listening; /* readers were posted to the workers */
+	bool is_draining;
+	bool is_stopping;
+};
+
+/* serve.c: load the file again and hand the snapshot to the workers.
+ * Returns 0, or an error with the loader's message in err. */
+int serve_reload(struct serve *srv, char *err, size_t err_len);
+
+/* serve_ctl.c: the control commands and the counters they report. */
+void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
+		       json_t *args);
+void serve_on_stats_done(uv_async_t *a);
+/* Answer stats requests that could not finish (at stop). */
+void serve_stats_flush(struct serve *srv);
+/* The closing "stopped" line with totals (workers stopped). */
+void serve_log_totals(struct serve *srv);
+
+#endif

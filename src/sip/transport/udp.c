@@ -1,0 +1,719 @@
+/* UDP: bound sockets, batched readers that hand off by Call-ID, sendto. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "sip/transport/udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "sip/msg/build.h"
+#include "sip/transport/stream.h"
+
+#define LOG_MODULE "udp"
+
+enum {
+	UDP_DGRAM_MAX = 65536,	 /* bytes of receive buffer per datagram */
+	UDP_ROUNDS = 4,		 /* recvmmsg calls per readable event */
+	UDP_LISTENERS_MAX = 64,	 /* UDP listeners in the process */
+	UDP_REPLY_MAX = 65536,	 /* bytes of a 503 we build */
+	UDP_VIA_PARAMS_MAX = 96, /* bytes of ";received=...;rport=..." */
+	UDP_TAG_CHARS = 16,	 /* hex chars of a stateless To tag */
+	UDP_OUT_BYTES = 65536	 /* bytes of a worker's pending sends */
+};
+
+/*
+ * Sends from one worker thread, batched until the end of its loop turn
+ * (tp_udp_flush) and then written with one sendmmsg(2) per socket.
+ */
+struct udp_outq {
+	unsigned n;	       /* messages queued */
+	size_t used;	       /* bytes of buf used */
+	int fd;		       /* socket of the queued messages */
+	struct tp_listener *l; /* for the counters */
+	struct mmsghdr mm[TP_UDP_BATCH];
+	struct iovec iov[TP_UDP_BATCH];
+	struct sip_addr to[TP_UDP_BATCH];
+	char buf[UDP_OUT_BYTES];
+};
+
+/* One socket and, once started, the poll handle reading it on a worker. */
+struct udp_reader {
+	struct tp_listener *l;
+	struct worker *w; /* whose loop reads fd */
+	int fd;
+	uv_poll_t poll;	  /* worker thread only */
+	uv_timer_t pause; /* coalescing: polling resumes when it fires */
+	uint64_t last_ms; /* loop time of the last readable event */
+	unsigned open;	  /* handles not yet closed; worker thread only */
+	bool is_polling;  /* worker thread only */
+	uv_sem_t *closed; /* posted once the poll handle is closed */
+	bool *to_wake;	  /* per owner worker, within one batch */
+	struct buf out;	  /* the overflow 503 being built */
+	struct mmsghdr mm[TP_UDP_BATCH];
+	struct iovec iov[TP_UDP_BATCH];
+	struct sockaddr_storage from[TP_UDP_BATCH];
+	char *bufs; /* TP_UDP_BATCH * UDP_DGRAM_MAX bytes */
+};
+
+/* Process lifetime: made before the workers run, freed after they stop. */
+struct tp_listener {
+	enum sip_transport tp;
+	struct sip_addr addr;	       /* bound */
+	char name[64];		       /* bound address as text, for logs */
+	char host[TP_HOST_MAX];	       /* advertised or bound host */
+	uint16_t port;		       /* advertised or bound port */
+	struct worker *const *workers; /* Call-ID owners */
+	unsigned nworkers;
+	struct udp_reader *readers; /* one, or one per worker (reuseport) */
+	unsigned nreaders;
+	bool is_reuseport;
+	char *server; /* Server header value of the 503 */
+	size_t server_len;
+	struct sb_limits limits; /* for parsing what gets a 503 */
+	_Atomic uint64_t received, keepalives, handed_off, overflows,
+	    send_errors, sent;
+};
+
+/* Registry for tp_send() on a flow without a listener; see above. */
+static struct tp_listener *all[UDP_LISTENERS_MAX];
+static unsigned all_count;
+static _Thread_local struct udp_outq outq;
+
+static void count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint64_t read_count(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)c,
+				    memory_order_relaxed);
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static const char *skip_lws(const char *q, const char *end)
+{
+	for (;;) {
+		while (q < end && is_ws(*q))
+			q++;
+		/* RFC 3261 7.3.1: CRLF (or LF) then whitespace continues */
+		if (end - q >= 3 && q[0] == '\r' && q[1] == '\n' && is_ws(q[2]))
+			q += 3;
+		else if (end - q >= 2 && q[0] == '\n' && is_ws(q[1]))
+			q += 2;
+		else
+			return q;
+	}
+}
+
+int tp_udp_callid_scan(const char *p, size_t len, struct slice *out)
+{
+	const char *end = p + len;
+	const char *nl = memchr(p, '\n', len); /* end of the start line */
+
+	while (nl && nl + 1 < end) {
+		const char *s = nl + 1, *q = NULL;
+
+		if (*s == '\r' || *s == '\n')
+			return -ENOENT; /* the empty line: headers ended */
+		if ((*s | 0x20) == 'i')
+			q = s + 1;
+		else if (end - s >= 7 && strncasecmp(s, "call-id", 7) == 0)
+			q = s + 7;
+		if (q) {
+			while (q < end && is_ws(*q))
+				q++;
+			if (q < end && *q == ':') {
+				const char *v = skip_lws(q + 1, end);
+
+				q = v;
+				while (q < end && !is_ws(*q) && *q != '\r' &&
+				       *q != '\n')
+					q++;
+				if (q == v)
+					return -EBADMSG;
+				*out = slice_make(v, (size_t)(q - v));
+				return 0;
+			}
+		}
+		nl = memchr(s, '\n', (size_t)(end - s));
+	}
+	return -ENOENT;
+}
+
+uint32_t tp_udp_callid_hash(const char *p, size_t len)
+{
+	struct slice id;
+
+	if (tp_udp_callid_scan(p, len, &id) != 0)
+		return 0;
+	return slice_hash(id);
+}
+
+bool tp_is_keepalive(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' &&
+		    p[i] != '\t' && p[i] != '\0')
+			return false;
+	return true;
+}
+
+struct slice tp_via_params(const struct sip_msg *m, const struct sip_flow *f,
+			   char *buf, size_t cap)
+{
+	const struct sip_via *v = m->via;
+	char ip[INET6_ADDRSTRLEN];
+	struct slice host;
+	int n = 0;
+
+	if (!v || f->remote.sa.sa_family == AF_UNSPEC || cap == 0)
+		return slice_make(buf, 0);
+	sip_addr_ip(&f->remote, ip, sizeof(ip));
+	host = v->host;
+	if (host.len >= 2 && host.p[0] == '[')
+		host = slice_make(host.p + 1, host.len - 2);
+	/* RFC 3261 18.2.1: received when sent-by differs; RFC 3581 4:
+	 * always with rport. */
+	if (v->has_rport || !slice_caseeq(host, slice_cstr(ip)))
+		n = snprintf(buf, cap, ";received=%s", ip);
+	if (n >= 0 && (size_t)n < cap && v->has_rport && v->rport.len == 0)
+		n += snprintf(buf + n, cap - (size_t)n, ";rport=%u",
+			      sip_addr_port(&f->remote));
+	if (n < 0 || (size_t)n >= cap)
+		n = 0;
+	return slice_make(buf, (size_t)n);
+}
+
+static socklen_t addr_len(const struct sip_addr *a)
+{
+	if (a->len)
+		return a->len;
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+static int send_raw(struct tp_listener *l, int fd, const char *data, size_t len,
+		    const struct sip_addr *to)
+{
+	for (;;) {
+		ssize_t n = sendto(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+				   &to->sa, addr_len(to));
+		if (n >= 0) {
+			count(&l->sent);
+			return 0;
+		}
+		if (errno != EINTR) {
+			int err = -errno;
+			count(&l->send_errors);
+			return err;
+		}
+	}
+}
+
+/* A To tag that is the same for every copy of one request: a stateless
+ * answer to a retransmission carries the same tag (RFC 3261 8.2.6.2). */
+static struct slice stateless_tag(const struct sip_msg *m, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = slice_hash(m->call_id);
+
+	if (m->via)
+		h = h << 32 | slice_hash(m->via->branch);
+	for (int i = 0; i < UDP_TAG_CHARS; i++, h >>= 4)
+		out[i] = hex[h & 15];
+	return slice_make(out, UDP_TAG_CHARS);
+}
+
+/*
+ * A full queue: parse the request here (it is not owned by anyone yet)
+ * and answer 503 with Retry-After so the sender backs off (RFC 3261
+ * 21.5.4). Responses, ACKs and garbage are dropped.
+ */
+static void overflow_reply(struct udp_reader *r, struct sip_inmsg *im)
+{
+	struct tp_listener *l = r->l;
+	char via[UDP_VIA_PARAMS_MAX], tag[UDP_TAG_CHARS];
+	struct sip_perr perr;
+	struct sip_reply_opts o;
+
+	count(&l->overflows);
+	if (sip_msg_parse(&im->msg, &im->arena, im->data, im->len,
+			  SIP_FRAMING_DATAGRAM, &l->limits, &perr) != 0 ||
+	    !im->msg.is_request || im->msg.method == SIP_METHOD_ACK)
+		return;
+	memset(&o, 0, sizeof(o));
+	o.status = 503;
+	o.extra = SL("Retry-After: 5\r\n");
+	o.server = slice_make(l->server, l->server_len);
+	o.to_tag = stateless_tag(&im->msg, tag);
+	o.via_params = tp_via_params(&im->msg, &im->flow, via, sizeof(via));
+	buf_reset(&r->out);
+	if (sip_reply_build(&r->out, &im->msg, &o) == 0)
+		send_raw(l, r->fd, r->out.p, r->out.len, &im->flow.remote);
+}
+
+static struct sip_inmsg *inmsg_make(struct udp_reader *r, unsigned i,
+				    uint64_t now_ms, uint32_t hash)
+{
+	size_t len = r->mm[i].msg_len;
+	struct sip_inmsg *im = sip_inmsg_new(len);
+
+	if (!im)
+		return NULL;
+	memcpy(im->data, r->bufs + (size_t)i * UDP_DGRAM_MAX, len);
+	im->flow.tp = SIP_TP_UDP;
+	im->flow.listener = r->l;
+	im->flow.remote.len = r->mm[i].msg_hdr.msg_namelen;
+	if (im->flow.remote.len > sizeof(im->flow.remote.in6))
+		im->flow.remote.len = sizeof(im->flow.remote.in6);
+	memcpy(&im->flow.remote.sa, &r->from[i], im->flow.remote.len);
+	im->recv_ms = now_ms;
+	im->hash = hash;
+	return im;
+}
+
+/*
+ * One recvmmsg batch: scan each Call-ID, copy the datagram into its own
+ * message and queue it to the owner. Other workers are woken once each,
+ * then the reader's own messages are handled here, in arrival order.
+ */
+static void handle_batch(struct udp_reader *r, unsigned n)
+{
+	struct tp_listener *l = r->l;
+	struct sip_inmsg *mine = NULL, **tail = &mine;
+	uint64_t now = worker_now_ms(r->w);
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *data = r->bufs + (size_t)i * UDP_DGRAM_MAX;
+		size_t len = r->mm[i].msg_len;
+		struct worker *owner;
+		struct sip_inmsg *im;
+		uint32_t hash;
+
+		count(&l->received);
+		if (r->mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		if (tp_is_keepalive(data, len)) {
+			count(&l->keepalives);
+			continue;
+		}
+		hash = tp_udp_callid_hash(data, len);
+		owner = l->workers[hash % l->nworkers];
+		im = inmsg_make(r, i, now, hash);
+		if (!im)
+			continue;
+		if (owner == r->w) {
+			*tail = im;
+			tail = &im->next;
+			continue;
+		}
+		if (worker_deliver(owner, im) != 0) {
+			overflow_reply(r, im);
+			sip_inmsg_free(im);
+			continue;
+		}
+		count(&l->handed_off);
+		r->to_wake[hash % l->nworkers] = true;
+	}
+	*tail = NULL;
+	for (unsigned i = 0; i < l->nworkers; i++) {
+		if (r->to_wake[i])
+			worker_wake(l->workers[i]);
+		r->to_wake[i] = false;
+	}
+	while (mine) {
+		struct sip_inmsg *next = mine->next;
+		worker_process(r->w, mine);
+		mine = next;
+	}
+}
+
+static void on_readable(uv_poll_t *p, int status, int events);
+
+static void on_resume(uv_timer_t *t)
+{
+	struct udp_reader *r = t->data;
+
+	if (r->is_polling)
+		uv_poll_start(&r->poll, UV_READABLE, on_readable);
+}
+
+/*
+ * When datagrams come often (the last readable event was less than two
+ * pauses ago), stop polling for TP_UDP_COALESCE_MS so that the next read
+ * finds several: one wake-up, one recvmmsg and one hand-off per batch
+ * instead of per datagram. Syscalls and wake-ups are most of the cost of
+ * a small message; the pause adds at most that much latency. At a low rate
+ * nothing changes.
+ */
+static void coalesce(struct udp_reader *r)
+{
+	uint64_t now = uv_now(worker_loop(r->w));
+	bool is_busy = now - r->last_ms <= 2 * TP_UDP_COALESCE_MS;
+
+	r->last_ms = now;
+	if (!is_busy || !r->is_polling)
+		return;
+	uv_poll_stop(&r->poll);
+	uv_timer_start(&r->pause, on_resume, TP_UDP_COALESCE_MS, 0);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+	struct udp_reader *r = p->data;
+
+	if (status < 0) {
+		log_warn("poll_failed", "addr=%s error=\"%s\"", r->l->name,
+			 uv_strerror(status));
+		return;
+	}
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n;
+
+		for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
+			r->mm[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
+			r->mm[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(r->fd, r->mm, TP_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("recv_failed", "addr=%s error=\"%s\"",
+					 r->l->name, strerror(errno));
+			break;
+		}
+		handle_batch(r, (unsigned)n);
+		if (n < TP_UDP_BATCH)
+			break;
+	}
+	coalesce(r);
+}
+
+static void reader_start(void *arg)
+{
+	struct udp_reader *r = arg;
+	int rc = uv_poll_init_socket(worker_loop(r->w), &r->poll, r->fd);
+
+	if (rc == 0) {
+		r->poll.data = r;
+		r->is_polling = true;
+		r->open = 2;
+		uv_timer_init(worker_loop(r->w), &r->pause);
+		r->pause.data = r;
+		rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+	}
+	if (rc != 0)
+		log_error("read_failed", "addr=%s error=\"%s\"", r->l->name,
+			  uv_strerror(rc));
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+	struct udp_reader *r = h->data;
+
+	if (--r->open == 0)
+		uv_sem_post(r->closed);
+}
+
+static void reader_close(void *arg)
+{
+	struct udp_reader *r = arg;
+
+	if (!r->is_polling || worker_self() != r->w) {
+		uv_sem_post(r->closed);
+		return;
+	}
+	r->is_polling = false;
+	uv_poll_stop(&r->poll);
+	uv_close((uv_handle_t *)&r->poll, on_poll_closed);
+	uv_close((uv_handle_t *)&r->pause, on_poll_closed);
+}
+
+static int socket_open(const struct sip_addr *a, bool is_reuseport, int *out)
+{
+	int one = 1, size = TP_UDP_RCVBUF;
+	int fd = socket(a->sa.sa_family,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (a->sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (is_reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	/* A deep queue absorbs bursts; the kernel may give less. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, &a->sa, addr_len(a)) != 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+static int reader_init(struct tp_listener *l, struct udp_reader *r,
+		       struct worker *w)
+{
+	r->l = l;
+	r->w = w;
+	r->fd = -1;
+	buf_init(&r->out, UDP_REPLY_MAX);
+	r->to_wake = sb_calloc(l->nworkers, sizeof(*r->to_wake));
+	r->bufs = sb_malloc((size_t)TP_UDP_BATCH * UDP_DGRAM_MAX);
+	if (!r->to_wake || !r->bufs)
+		return -ENOMEM;
+	for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
+		r->iov[i].iov_base = r->bufs + (size_t)i * UDP_DGRAM_MAX;
+		r->iov[i].iov_len = UDP_DGRAM_MAX;
+		r->mm[i].msg_hdr.msg_iov = &r->iov[i];
+		r->mm[i].msg_hdr.msg_iovlen = 1;
+		r->mm[i].msg_hdr.msg_name = &r->from[i];
+	}
+	return socket_open(&l->addr, l->is_reuseport, &r->fd);
+}
+
+static void names_make(struct tp_listener *l, const struct tp_udp_opts *o)
+{
+	char ip[INET6_ADDRSTRLEN];
+	bool is_v6 = l->addr.sa.sa_family == AF_INET6;
+
+	sip_addr_ip(&l->addr, ip, sizeof(ip));
+	snprintf(l->name, sizeof(l->name), is_v6 ? "[%s]:%u" : "%s:%u", ip,
+		 sip_addr_port(&l->addr));
+	if (o->advertise && o->advertise[0])
+		snprintf(l->host, sizeof(l->host), "%s", o->advertise);
+	else
+		snprintf(l->host, sizeof(l->host), is_v6 ? "[%s]" : "%s", ip);
+	l->port =
+	    o->advertise_port ? o->advertise_port : sip_addr_port(&l->addr);
+}
+
+int tp_udp_listener_new(const struct tp_udp_opts *o, struct tp_listener **out)
+{
+	struct tp_listener *l;
+	int rc = 0;
+
+	if (o->nworkers == 0 || o->reader >= o->nworkers ||
+	    all_count == UDP_LISTENERS_MAX)
+		return -EINVAL;
+	l = sb_calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->tp = SIP_TP_UDP;
+	l->addr = o->bind;
+	l->addr.len = addr_len(&o->bind);
+	l->workers = o->workers;
+	l->nworkers = o->nworkers;
+	l->is_reuseport = o->is_reuseport;
+	l->limits = sb_limits_default();
+	names_make(l, o);
+	l->server = sb_strndup(o->server.p ? o->server.p : "", o->server.len);
+	l->server_len = o->server.len;
+	l->nreaders = o->is_reuseport ? o->nworkers : 1;
+	l->readers = sb_calloc(l->nreaders, sizeof(*l->readers));
+	if (!l->server || !l->readers) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < l->nreaders; i++)
+		l->readers[i].fd = -1;
+	for (unsigned i = 0; rc == 0 && i < l->nreaders; i++)
+		rc = reader_init(l, &l->readers[i],
+				 o->workers[o->is_reuseport ? i : o->reader]);
+out:
+	if (rc != 0) {
+		tp_listener_free(l);
+		return rc;
+	}
+	all[all_count++] = l;
+	*out = l;
+	return 0;
+}
+
+int tp_udp_listener_start(struct tp_listener *l)
+{
+	for (unsigned i = 0; i < l->nreaders; i++) {
+		struct udp_reader *r = &l->readers[i];
+		int rc = worker_post(r->w, reader_start, r);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void tp_udp_listener_stop(struct tp_listener *l)
+{
+	for (unsigned i = 0; i < l->nreaders; i++) {
+		struct udp_reader *r = &l->readers[i];
+		uv_sem_t sem;
+
+		if (uv_sem_init(&sem, 0) != 0)
+			continue;
+		r->closed = &sem;
+		while (worker_post(r->w, reader_close, r) != 0)
+			uv_sleep(10);
+		uv_sem_wait(&sem);
+		uv_sem_destroy(&sem);
+		r->closed = NULL;
+	}
+}
+
+struct tp_listener *tp_listener_free(struct tp_listener *l)
+{
+	if (!l)
+		return NULL;
+	for (unsigned i = 0; i < all_count; i++) {
+		if (all[i] != l)
+			continue;
+		all[i] = all[--all_count];
+		break;
+	}
+	for (unsigned i = 0; l->readers && i < l->nreaders; i++) {
+		struct udp_reader *r = &l->readers[i];
+		if (r->fd >= 0)
+			close(r->fd);
+		buf_close(&r->out);
+		sb_free(r->to_wake);
+		sb_free(r->bufs);
+	}
+	sb_free(l->readers);
+	sb_free(l->server);
+	sb_free(l);
+	return NULL;
+}
+
+void tp_udp_listener_stats(const struct tp_listener *l,
+			   struct tp_udp_stats *out)
+{
+	out->received = read_count(&l->received);
+	out->keepalives = read_count(&l->keepalives);
+	out->handed_off = read_count(&l->handed_off);
+	out->overflows = read_count(&l->overflows);
+	out->send_errors = read_count(&l->send_errors);
+	out->sent = read_count(&l->sent);
+}
+
+const char *tp_listener_name(const struct tp_listener *l)
+{
+	return l->name;
+}
+
+/* A UDP listener of the family of to, for flows that name none. */
+static struct tp_listener *listener_for(const struct sip_addr *to)
+{
+	for (unsigned i = 0; i < all_count; i++)
+		if (all[i]->addr.sa.sa_family == to->sa.sa_family)
+			return all[i];
+	return NULL;
+}
+
+void tp_udp_flush(void)
+{
+	struct udp_outq *q = &outq;
+	unsigned done = 0;
+
+	while (done < q->n) {
+		int n = sendmmsg(q->fd, q->mm + done, q->n - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* This one failed (full buffer, ICMP error...): skip */
+			count(&q->l->send_errors);
+			done++;
+			continue;
+		}
+		atomic_fetch_add_explicit(&q->l->sent, (uint64_t)n,
+					  memory_order_relaxed);
+		done += (unsigned)n;
+	}
+	q->n = 0;
+	q->used = 0;
+}
+
+/* Queue one datagram on the calling worker's batch. */
+static void enqueue(struct tp_listener *l, int fd, const char *data, size_t len,
+		    const struct sip_addr *to)
+{
+	struct udp_outq *q = &outq;
+	unsigned i;
+
+	if (q->n == TP_UDP_BATCH || (q->n && q->fd != fd) ||
+	    len > sizeof(q->buf) - q->used)
+		tp_udp_flush();
+	i = q->n++;
+	q->fd = fd;
+	q->l = l;
+	memcpy(q->buf + q->used, data, len);
+	q->to[i] = *to;
+	q->iov[i].iov_base = q->buf + q->used;
+	q->iov[i].iov_len = len;
+	q->mm[i].msg_hdr = (struct msghdr){
+	    .msg_name = &q->to[i].sa,
+	    .msg_namelen = addr_len(to),
+	    .msg_iov = &q->iov[i],
+	    .msg_iovlen = 1,
+	};
+	q->used += (len + 7) & ~(size_t)7;
+	if (q->used > sizeof(q->buf))
+		q->used = sizeof(q->buf);
+}
+
+int tp_send(const struct sip_flow *f, const char *data, size_t len,
+	    tp_send_cb cb, void *arg)
+{
+	struct tp_listener *l = f->listener;
+	struct worker *self = worker_self();
+	unsigned i = 0;
+
+	if (f->tp != SIP_TP_UDP)
+		return tp_stream_send(f, data, len, cb, arg);
+	if (!l)
+		l = listener_for(&f->remote);
+	if (!l)
+		return -EADDRNOTAVAIL;
+	/* Reuseport: send from the calling worker's own socket. */
+	if (self && l->nreaders > 1)
+		i = worker_id(self) % l->nreaders;
+	if (!self || len > UDP_OUT_BYTES)
+		return send_raw(l, l->readers[i].fd, data, len, &f->remote);
+	enqueue(l, l->readers[i].fd, data, len, &f->remote);
+	return 0;
+}
+
+enum sip_transport tp_listener_transport(const struct tp_listener *l)
+{
+	return l->tp;
+}
+
+const struct sip_addr *tp_listener_addr(const struct tp_listener *l)
+{
+	return &l->addr;
+}
+
+struct slice tp_listener_host(const struct tp_listener *l)
+{
+	return slice_cstr(l->host);
+}
+
+uint16_t tp_listener_port(const struct tp_listener *l)
+{
+	return l->port;
+}
