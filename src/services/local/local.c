@@ -263,18 +263,18 @@ static void answer_txn(struct local *l, struct txn *t, const struct config *cfg)
 	o.status = (uint16_t)a.status;
 	o.reason = a.reason;
 	o.extra = a.extra;
+	/* The request may be released by txn_reply(): copy what we log. */
+	log_esc(req->method_name, m, sizeof(m));
 	/* Logged before the answer leaves, so the line precedes it. */
-	log_debug("request", "method=%s from=%s status=%u",
-		  log_esc(req->method_name, m, sizeof(m)),
+	log_debug("request", "method=%s from=%s status=%u", m,
 		  peer_text(t, from, sizeof(from)), a.status);
 	rc = txn_reply(t, &o);
 	buf_close(&a.unsupported);
 	if (rc == 0)
 		l->stats.answered++;
 	else
-		log_warn("reply_failed", "method=%s status=%u error=\"%s\"",
-			 log_esc(req->method_name, m, sizeof(m)), a.status,
-			 sb_strerror(rc));
+		log_warn("reply_failed", "method=%s status=%u error=\"%s\"", m,
+			 a.status, sb_strerror(rc));
 }
 
 static void hold_free(struct hold *h)
