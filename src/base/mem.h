@@ -14,6 +14,9 @@ enum sb_live {
 	SB_LIVE_TXN,	/* SIP transactions */
 	SB_LIVE_INMSG,	/* received messages (struct sip_inmsg) */
 	SB_LIVE_CONN,	/* stream connections (struct tp_conn) */
+	SB_LIVE_AUTH,	/* digest auth and nonce contexts */
+	SB_LIVE_USERS,	/* credential snapshots (struct users) */
+	SB_LIVE_BAN,	/* failure counter and ban tables (struct ban) */
 	SB_LIVE__COUNT
 };
 
