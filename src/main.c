@@ -144,14 +144,11 @@ static int bad_option(const char *usage, int opt, char **argv)
 /* Check that the process let go of everything it counted. */
 static void live_check(void)
 {
-	static const char *const names[SB_LIVE__COUNT] = {
-	    "alloc", "arena", "config", "txn", "inmsg"};
-
 	for (int i = 0; i < SB_LIVE__COUNT; i++) {
 		int64_t n = sb_live_get((enum sb_live)i);
 		if (n != 0)
-			log_error("live_leak", "kind=%s count=%lld", names[i],
-				  (long long)n);
+			log_error("live_leak", "kind=%s count=%lld",
+				  sb_live_name((enum sb_live)i), (long long)n);
 	}
 }
 

@@ -76,6 +76,21 @@ char *sb_strndup(const char *s, size_t len)
 	return d;
 }
 
+static const char *const live_names[SB_LIVE__COUNT] = {
+    [SB_LIVE_ALLOC] = "alloc",	 [SB_LIVE_ARENA] = "arena",
+    [SB_LIVE_CONFIG] = "config", [SB_LIVE_TXN] = "txn",
+    [SB_LIVE_INMSG] = "inmsg",	 [SB_LIVE_CONN] = "conn",
+    [SB_LIVE_AUTH] = "auth",	 [SB_LIVE_USERS] = "users",
+    [SB_LIVE_BAN] = "ban",
+};
+
+const char *sb_live_name(enum sb_live kind)
+{
+	if ((unsigned)kind >= SB_LIVE__COUNT || !live_names[kind])
+		return "unknown";
+	return live_names[kind];
+}
+
 void sb_live_inc(enum sb_live kind)
 {
 	atomic_fetch_add_explicit(&live[kind], 1, memory_order_relaxed);

@@ -31,6 +31,8 @@ void *sb_realloc(void *p, size_t size);
 void sb_free(void *p);
 char *sb_strndup(const char *s, size_t len);
 
+/* Short name of a kind for logs and metrics ("txn"). */
+const char *sb_live_name(enum sb_live kind);
 void sb_live_inc(enum sb_live kind);
 void sb_live_dec(enum sb_live kind);
 int64_t sb_live_get(enum sb_live kind);
