@@ -16,6 +16,7 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 run: build
+	@scripts/dev-cert ./data
 	./build/switchboard serve --config $(CONFIG)
 
 # The test build: clang, ASan + UBSan, warnings are errors.

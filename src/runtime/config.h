@@ -56,6 +56,31 @@ struct config_local {
 	uint32_t invite_delay_ms;  /* wait before answering an INVITE */
 };
 
+/* The `tcp` section: limits of the stream transports (TCP and TLS). */
+struct config_tcp {
+	uint32_t max_connections;	 /* open, all workers; 0 = any */
+	uint32_t max_connections_per_ip; /* inbound from one IP; 0 = any */
+	uint32_t idle_timeout_ms;	 /* no bytes either way; 0 = never */
+	uint32_t partial_message_timeout_ms; /* a message begun, not done */
+	uint32_t handshake_timeout_ms;	     /* TCP connect plus TLS */
+	uint32_t max_buffered_bytes; /* per connection, in and out each */
+};
+
+/*
+ * The `tls` section. Paths are as written, relative to the directory
+ * switchboard starts in. A tls: listener without certificate and key gets
+ * <data_dir>/tls/dev-cert.pem and dev-key.pem when both exist (is_dev_cert).
+ */
+struct config_tls {
+	const char *certificate; /* PEM chain, leaf first; NULL = none */
+	const char *private_key; /* PEM key of the leaf; NULL = none */
+	const char *ca_file;	 /* PEM CAs for peers; NULL = the system's */
+	bool is_client_cert_required; /* require_client_certificate */
+	bool is_server_verified;      /* verify_server (outbound TLS) */
+	uint32_t handshakes_per_turn; /* per worker loop turn; 0 = no cap */
+	bool is_dev_cert;	      /* the development pair was taken */
+};
+
 /* A load failure: "file:line:col: key: what is wrong". */
 struct config_err {
 	char msg[CONFIG_ERR_LEN];
@@ -126,6 +151,13 @@ const char *config_control_socket(const struct config *c);
 const struct config_local *config_local(const struct config *c);
 /* True when a and b have the same listeners (reload cannot change them). */
 bool config_listen_same(const struct config *a, const struct config *b);
+const struct config_tcp *config_tcp(const struct config *c);
+const struct config_tls *config_tls(const struct config *c);
+/* True when the sections are the same (a reload cannot change them). */
+bool config_tcp_same(const struct config *a, const struct config *b);
+bool config_tls_same(const struct config *a, const struct config *b);
+/* True when a listener uses transport t. */
+bool config_has_transport(const struct config *c, enum config_transport t);
 
 /* "reader", "reuseport", "single". */
 const char *config_receive_name(enum config_receive r);

@@ -127,8 +127,11 @@ static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
 		sip_inmsg_free(im);
 		return;
 	}
+	/* RFC 3261 18.3: stream messages were framed by Content-Length */
 	rc = sip_msg_parse(m, &im->arena, im->data, im->len,
-			   SIP_FRAMING_DATAGRAM, config_limits(wc->cfg), &perr);
+			   im->flow.tp == SIP_TP_UDP ? SIP_FRAMING_DATAGRAM
+						     : SIP_FRAMING_STREAM,
+			   config_limits(wc->cfg), &perr);
 	if (slice_is_set(m->call_id)) {
 		/* A copy: the layer may free the message before we pop. */
 		size_t n = m->call_id.len < sizeof(call_id) ? m->call_id.len
@@ -152,11 +155,21 @@ static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
 	sip_inmsg_free(im);
 }
 
-/* On the worker at stop: its transactions and service go first. */
+/* On the worker before its loop runs: the stream connections' table. */
+static void on_worker_start(void *ctx, struct worker *w)
+{
+	serve_stream_on_start(ctx, w);
+}
+
+/*
+ * On the worker at stop: its connections close first (sends still waiting
+ * report to their transactions), then its transactions and service go.
+ */
 static void on_worker_stop(void *ctx, struct worker *w)
 {
 	struct wctx *wc = ctx;
 
+	serve_stream_on_stop(wc);
 	if (wc->tl)
 		wc->txn_final = *txn_layer_stats(wc->tl);
 	if (wc->local)
@@ -214,6 +227,7 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 	    .id = id,
 	    .queue_size = config_queue_size(srv->cfg),
 	    .on_inmsg = on_inmsg,
+	    .on_start = on_worker_start,
 	    .on_stop = on_worker_stop,
 	    .ctx = wc,
 	};
@@ -300,7 +314,8 @@ static void stop_now(struct serve *srv)
 	srv->is_stopping = true;
 	srv->ctl = ctl_close(srv->ctl);
 	for (size_t i = 0; srv->is_listening && i < srv->nls; i++)
-		tp_udp_listener_stop(srv->ls[i]);
+		if (tp_listener_transport(srv->ls[i]) == SIP_TP_UDP)
+			tp_udp_listener_stop(srv->ls[i]);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_stop(srv->wctx[i].w);
 	for (unsigned i = 0; i < srv->nworkers; i++)
@@ -384,6 +399,10 @@ static void restart_notes(const struct config *a, const struct config *b)
 	if (config_max_transactions(a) != config_max_transactions(b))
 		log_warn("reload_needs_restart", "key=max_transactions %s",
 			 detail);
+	if (!config_tcp_same(a, b))
+		log_warn("reload_needs_restart", "key=tcp %s", detail);
+	if (!config_tls_same(a, b))
+		log_warn("reload_needs_restart", "key=tls %s", detail);
 	if (strcmp(config_control_socket(a), config_control_socket(b)) != 0)
 		log_warn("reload_needs_restart", "key=control_socket %s",
 			 detail);
@@ -477,8 +496,14 @@ static int listeners_open(struct serve *srv)
 		};
 		int rc;
 
-		if (c->transport != CONFIG_TRANSPORT_UDP)
-			continue; /* the loader refuses these for now */
+		if (c->transport != CONFIG_TRANSPORT_UDP) {
+			rc = serve_stream_listener_new(srv, c,
+						       &srv->ls[srv->nls]);
+			if (rc != 0)
+				return rc;
+			srv->nls++;
+			continue;
+		}
 		memcpy(&o.bind.sa, &c->addr, c->addr_len);
 		o.bind.len = c->addr_len;
 		rc = tp_udp_listener_new(&o, &srv->ls[srv->nls]);
@@ -489,20 +514,39 @@ static int listeners_open(struct serve *srv)
 			return rc;
 		}
 		srv->nls++;
-		log_info("listening", "proto=udp addr=%s advertise=%.*s:%u",
-			 c->hostport,
-			 SL_ARG(tp_listener_host(srv->ls[srv->nls - 1])),
-			 tp_listener_port(srv->ls[srv->nls - 1]));
 	}
 	return 0;
+}
+
+/* Once every socket is read or listened on: what tests wait for. */
+static void listeners_log(struct serve *srv)
+{
+	static const char *const protos[SIP_TP__COUNT] = {"udp", "tcp", "tls"};
+
+	for (size_t i = 0; i < srv->nls; i++) {
+		struct tp_listener *l = srv->ls[i];
+
+		log_info("listening", "proto=%s addr=%s advertise=%.*s:%u",
+			 protos[tp_listener_transport(l)], tp_listener_name(l),
+			 SL_ARG(tp_listener_host(l)), tp_listener_port(l));
+	}
 }
 
 static int serve_start(struct serve *srv)
 {
 	const char *sock = config_control_socket(srv->cfg);
+	unsigned started;
 	char v[256];
-	int rc;
+	int rc, err;
 
+	/* First, so a signal during start-up waits for the loop. */
+	rc = uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	if (rc == 0)
+		rc = uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	if (rc == 0)
+		rc = uv_signal_start(&srv->sighup, on_signal, SIGHUP);
+	if (rc != 0)
+		return rc;
 	srv->nworkers = workers_wanted(srv->cfg);
 	srv->wctx = sb_calloc(srv->nworkers, sizeof(*srv->wctx));
 	srv->workers = sb_calloc(srv->nworkers, sizeof(*srv->workers));
@@ -518,6 +562,8 @@ static int serve_start(struct serve *srv)
 		srv->workers[i] = srv->wctx[i].w;
 	}
 	rc = listeners_open(srv);
+	if (rc == 0)
+		rc = serve_stream_open(srv);
 	if (rc != 0)
 		return rc;
 	rc = ctl_new(&srv->loop, sock, serve_ctl_command, srv, &srv->ctl);
@@ -527,32 +573,36 @@ static int serve_start(struct serve *srv)
 			  sb_strerror(rc));
 		return rc;
 	}
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		rc = worker_start(srv->wctx[i].w);
+	for (started = 0; started < srv->nworkers; started++) {
+		rc = worker_start(srv->wctx[started].w);
 		if (rc != 0) {
-			log_error("worker_failed", "worker=%u error=\"%s\"", i,
-				  sb_strerror(rc));
-			return rc;
+			log_error("worker_failed", "worker=%u error=\"%s\"",
+				  started, sb_strerror(rc));
+			break;
 		}
 	}
+	err = serve_stream_wait(srv, started);
+	if (rc == 0)
+		rc = err;
+	if (rc != 0)
+		return rc;
 	srv->is_listening = true;
 	for (size_t i = 0; i < srv->nls; i++) {
+		if (tp_listener_transport(srv->ls[i]) != SIP_TP_UDP)
+			continue;
 		rc = tp_udp_listener_start(srv->ls[i]);
 		if (rc != 0)
 			return rc;
 	}
-	rc = uv_signal_start(&srv->sigint, on_signal, SIGINT);
-	if (rc == 0)
-		rc = uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
-	if (rc == 0)
-		rc = uv_signal_start(&srv->sighup, on_signal, SIGHUP);
-	return rc;
+	listeners_log(srv);
+	return 0;
 }
 
 static void serve_free(struct serve *srv)
 {
 	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++)
 		srv->wctx[i].w = worker_free(srv->wctx[i].w);
+	serve_stream_close(srv);
 	serve_stats_flush(srv);
 	for (size_t i = 0; i < srv->nls; i++)
 		tp_listener_free(srv->ls[i]);

@@ -8,10 +8,13 @@
 /*
  * Run switchboard until it is told to stop. Creates the data directory if
  * missing, starts the workers (config `workers`, one per core by default),
- * binds every `udp:` listener, opens the control socket, and serves: each
- * datagram goes to the worker owning its Call-ID, is parsed there and
- * handed to that worker's transaction layer, whose user is the local
- * service.
+ * binds every `udp:`, `tcp:` and `tls:` listener (TLS with the configured
+ * or the development certificate), opens the control socket, and serves:
+ * each datagram, and each message framed on a TCP/TLS connection, goes to
+ * the worker owning its Call-ID, is parsed there and handed to that
+ * worker's transaction layer, whose user is the local service. Every
+ * worker accepts TCP/TLS connections (SO_REUSEPORT) and owns those it
+ * accepted; answers go back on the connection a request came on.
  *
  * SIGTERM and SIGINT drain: new requests are answered 503, transactions
  * waiting for an answer get up to drain_timeout_ms, then everything stops

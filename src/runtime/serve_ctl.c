@@ -16,8 +16,9 @@ struct wsnap {
 	struct txn_stats txn;
 	struct local_stats local;
 	struct wctx_stats pipe;
-	uint32_t pending; /* transactions waiting for our answer */
-	bool is_done;	  /* the worker answered */
+	struct tp_conn_stats conns; /* the worker's stream connections */
+	uint32_t pending;	    /* transactions waiting for our answer */
+	bool is_done;		    /* the worker answered */
 };
 
 /* Where one worker's part of a stats job goes. */
@@ -70,6 +71,8 @@ static void job_snap(void *arg)
 	s->local = wc->local ? *local_stats(wc->local) : wc->local_final;
 	s->pending = wc->local ? local_pending(wc->local) : 0;
 	s->pipe = wc->stats;
+	if (wc->table)
+		s->conns = *tp_conn_table_stats(wc->table);
 	s->is_done = true;
 	part_done(p->job);
 }
@@ -131,6 +134,8 @@ static json_t *udp_json(struct serve *srv, uint64_t *overflows)
 	struct tp_udp_stats sum = {0}, s;
 
 	for (size_t i = 0; i < srv->nls; i++) {
+		if (tp_listener_transport(srv->ls[i]) != SIP_TP_UDP)
+			continue;
 		tp_udp_listener_stats(srv->ls[i], &s);
 		sum.received += s.received;
 		sum.keepalives += s.keepalives;
@@ -148,10 +153,63 @@ static json_t *udp_json(struct serve *srv, uint64_t *overflows)
 	    (json_int_t)sum.send_errors, "sent", (json_int_t)sum.sent);
 }
 
+static void add_conns(struct tp_conn_stats *sum, const struct tp_conn_stats *s)
+{
+	sum->accepted += s->accepted;
+	sum->connected += s->connected;
+	sum->refused_total += s->refused_total;
+	sum->refused_per_ip += s->refused_per_ip;
+	sum->connect_failed += s->connect_failed;
+	sum->handshakes += s->handshakes;
+	sum->handshake_failed += s->handshake_failed;
+	sum->handshakes_deferred += s->handshakes_deferred;
+	sum->closed_idle += s->closed_idle;
+	sum->closed_partial += s->closed_partial;
+	sum->closed_buffer += s->closed_buffer;
+	sum->framing_errors += s->framing_errors;
+	sum->messages_in += s->messages_in;
+	sum->messages_out += s->messages_out;
+	sum->pings += s->pings;
+	sum->alive += s->alive;
+}
+
+/* TCP and TLS: connections open now (all workers), then counters. */
+static json_t *stream_json(struct serve *srv, const struct tp_conn_stats *c,
+			   const struct wctx_stats *p)
+{
+	json_t *o = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "conns",
+	    (json_int_t)(srv->stream ? tp_stream_conns(srv->stream) : 0),
+	    "accepted", (json_int_t)c->accepted, "connected",
+	    (json_int_t)c->connected, "refused_total",
+	    (json_int_t)c->refused_total, "refused_per_ip",
+	    (json_int_t)c->refused_per_ip, "connect_failed",
+	    (json_int_t)c->connect_failed, "handshakes",
+	    (json_int_t)c->handshakes, "handshake_failed",
+	    (json_int_t)c->handshake_failed, "handshakes_deferred",
+	    (json_int_t)c->handshakes_deferred, "closed_idle",
+	    (json_int_t)c->closed_idle);
+
+	if (!o)
+		return NULL;
+	json_object_update_new(
+	    o, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "closed_partial", (json_int_t)c->closed_partial,
+			 "closed_buffer", (json_int_t)c->closed_buffer,
+			 "framing_errors", (json_int_t)c->framing_errors,
+			 "messages_in", (json_int_t)c->messages_in,
+			 "messages_out", (json_int_t)c->messages_out, "pings",
+			 (json_int_t)c->pings, "alive", (json_int_t)c->alive,
+			 "handed_off", (json_int_t)p->stream_handed_off,
+			 "overflows", (json_int_t)p->stream_overflows));
+	return o;
+}
+
 static json_t *live_json(void)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "transactions",
-			 (json_int_t)sb_live_get(SB_LIVE_TXN), "messages",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "transactions",
+			 (json_int_t)sb_live_get(SB_LIVE_TXN), "connections",
+			 (json_int_t)sb_live_get(SB_LIVE_CONN), "messages",
 			 (json_int_t)sb_live_get(SB_LIVE_INMSG), "configs",
 			 (json_int_t)sb_live_get(SB_LIVE_CONFIG), "arenas",
 			 (json_int_t)sb_live_get(SB_LIVE_ARENA), "allocations",
@@ -164,6 +222,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	struct txn_stats t = {0};
 	struct local_stats l = {0};
 	struct wctx_stats p = {0};
+	struct tp_conn_stats conns = {0};
 	uint32_t pending = 0;
 	uint64_t overflows = 0;
 	json_t *per = json_array(), *o, *udp;
@@ -181,15 +240,20 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 		p.parse_errors += s->pipe.parse_errors;
 		p.dropped += s->pipe.dropped;
 		p.stateless += s->pipe.stateless;
+		p.stream_handed_off += s->pipe.stream_handed_off;
+		p.stream_overflows += s->pipe.stream_overflows;
+		add_conns(&conns, &s->conns);
 		pending += s->pending;
 		json_array_append_new(
-		    per, json_pack("{s:i, s:b, s:I, s:I, s:I, s:I, s:I}", "id",
-				   (int)i, "responding", s->is_done, "alive",
-				   (json_int_t)s->txn.alive, "requests",
-				   (json_int_t)sum_requests(&s->txn),
-				   "queue_depth", (json_int_t)wc.depth,
-				   "queued", (json_int_t)wc.queued, "overflows",
-				   (json_int_t)wc.overflows));
+		    per,
+		    json_pack("{s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
+			      (int)i, "responding", s->is_done, "alive",
+			      (json_int_t)s->txn.alive, "requests",
+			      (json_int_t)sum_requests(&s->txn), "queue_depth",
+			      (json_int_t)wc.depth, "queued",
+			      (json_int_t)wc.queued, "overflows",
+			      (json_int_t)wc.overflows, "conns",
+			      (json_int_t)s->conns.alive));
 	}
 	udp = udp_json(srv, &overflows);
 	o = json_pack(
@@ -207,8 +271,9 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	    (json_int_t)t.stray, "overloads", (json_int_t)t.overloads, "alive",
 	    (json_int_t)t.alive, "stateless", (json_int_t)p.stateless,
 	    "parse_errors", (json_int_t)p.parse_errors, "dropped",
-	    (json_int_t)p.dropped, "queue_overflows", (json_int_t)overflows,
-	    "pending", (json_int_t)pending);
+	    (json_int_t)p.dropped, "queue_overflows",
+	    (json_int_t)(overflows + p.stream_overflows), "pending",
+	    (json_int_t)pending);
 	if (!o) {
 		json_decref(per);
 		json_decref(udp);
@@ -221,6 +286,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 				      (json_int_t)l.refused, "stray",
 				      (json_int_t)l.stray));
 	json_object_set_new(o, "udp", udp);
+	json_object_set_new(o, "stream", stream_json(srv, &conns, &p));
 	json_object_set_new(o, "per_worker", per);
 	json_object_set_new(o, "live", live_json());
 	return o;

@@ -13,6 +13,7 @@
 #include "runtime/ctl.h"
 #include "runtime/worker.h"
 #include "services/local/local.h"
+#include "sip/transport/stream.h"
 #include "sip/txn/txn.h"
 
 struct serve;
@@ -20,9 +21,11 @@ struct stats_job;
 
 /* Counters of the pipeline on one worker (worker thread only). */
 struct wctx_stats {
-	uint64_t parse_errors; /* requests answered with a parse error */
-	uint64_t dropped;      /* messages dropped without an answer */
-	uint64_t stateless;    /* OPTIONS answered without a transaction */
+	uint64_t parse_errors;	    /* requests answered with a parse error */
+	uint64_t dropped;	    /* messages dropped without an answer */
+	uint64_t stateless;	    /* OPTIONS answered without a transaction */
+	uint64_t stream_handed_off; /* stream messages queued to another */
+	uint64_t stream_overflows;  /* stream messages refused: queue full */
 };
 
 /* One worker's runtime state. Worker thread only, except where noted. */
@@ -36,6 +39,11 @@ struct wctx {
 	size_t nretired;
 	struct txn_layer *tl;
 	struct local *local;
+	struct tp_conn_table *table; /* stream connections; made on the
+					worker, freed after it (main) */
+	int stream_err;		     /* on_start's outcome, for the main
+					thread once stream_ready is posted */
+	const struct tp_listener *stream_err_at; /* the listener that failed */
 	struct buf out; /* a stateless reply being built */
 	struct wctx_stats stats;
 	struct txn_stats txn_final;	/* the layer's, kept at its end */
@@ -58,9 +66,13 @@ struct serve {
 	unsigned nworkers;
 	struct wctx *wctx;	 /* [nworkers] */
 	struct worker **workers; /* [nworkers], for the listeners */
-	struct tp_listener **ls;
+	struct tp_listener **ls; /* every transport's */
 	size_t nls;
-	uint64_t start_ms; /* loop clock at start */
+	struct tp_tls_ctx *tls;	  /* made when a tls: listener exists */
+	struct tp_stream *stream; /* TCP and TLS, all workers */
+	uv_sem_t stream_ready;	  /* posted by each worker's on_start */
+	bool has_stream_ready;	  /* stream_ready was initialised */
+	uint64_t start_ms;	  /* loop clock at start */
 	uint64_t drain_start_ms, drain_deadline_ms;
 	bool is_listening; /* readers were posted to the workers */
 	bool is_draining;
@@ -70,6 +82,25 @@ struct serve {
 /* serve.c: load the file again and hand the snapshot to the workers.
  * Returns 0, or an error with the loader's message in err. */
 int serve_reload(struct serve *srv, char *err, size_t err_len);
+
+/* serve_stream.c: TCP and TLS in the runtime */
+
+/* Main thread, before the workers start: the TLS context (when a tls:
+ * listener exists) and the stream transport. Returns 0 or an error
+ * (logged). */
+int serve_stream_open(struct serve *srv);
+/* Main thread: bind a tcp: or tls: listener (see tp_stream_listener_new). */
+int serve_stream_listener_new(struct serve *srv, const struct config_listen *c,
+			      struct tp_listener **out);
+/* On each worker: its connection table and its listening sockets. */
+void serve_stream_on_start(struct wctx *wc, struct worker *w);
+/* Main thread: wait for the `started` workers' on_start. Returns 0 or
+ * the first error (logged). */
+int serve_stream_wait(struct serve *srv, unsigned started);
+/* On each worker at stop: close its listeners and connections. */
+void serve_stream_on_stop(struct wctx *wc);
+/* After the workers are freed: tables, the stream, the TLS context. */
+void serve_stream_close(struct serve *srv);
 
 /* serve_ctl.c: the control commands and the counters they report. */
 void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,

@@ -44,16 +44,34 @@ def free_udp_port(host):
         return s.getsockname()[1]
 
 
-def listen_arg(host, port):
-    return "udp:[%s]:%d" % (host, port) if ":" in host else \
-        "udp:%s:%d" % (host, port)
+def free_tcp_port(host):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def listen_arg(host, port, proto="udp"):
+    return "%s:[%s]:%d" % (proto, host, port) if ":" in host else \
+        "%s:%s:%d" % (proto, host, port)
+
+
+def dev_cert(data_dir):
+    """The development certificate pair in data_dir/tls (scripts/dev-cert).
+    Returns (certificate path, key path)."""
+    p = subprocess.run([str(REPO / "scripts/dev-cert"), str(data_dir)],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    tls = pathlib.Path(data_dir) / "tls"
+    return tls / "dev-cert.pem", tls / "dev-key.pem"
 
 
 class Server:
     """One switchboard process; stderr goes to a file the test can read."""
 
     def __init__(self, tmp_path, config=DEFAULT_CONFIG, hosts=None,
-                 args=(), quiet=False):
+                 args=(), quiet=False, transports=("udp",)):
         self.tmp = tmp_path
         self.config_path = tmp_path / "switchboard.yaml"
         self.config_path.write_text(config)
@@ -62,8 +80,10 @@ class Server:
         self.hosts = hosts or [loopback_addr()]
         self.args = list(args)
         self.quiet = quiet  # logs below info: probe with OPTIONS instead
+        self.transports = list(transports)  # listened on by every host
         self.proc = None
         self.addrs = []
+        self.ports = {}  # (host, proto) -> port
         self.is_stopped = False
 
     @property
@@ -74,24 +94,39 @@ class Server:
     def port(self):
         return self.addrs[0][1]
 
+    def port_of(self, proto, host=None):
+        """The port of this transport's listener (on the first host)."""
+        return self.ports[(host or self.host, proto)]
+
     def stderr(self):
         return self.stderr_path.read_text(errors="replace")
 
     def start(self):
-        self.addrs = [(h, free_udp_port(h)) for h in self.hosts]
+        if "tls" in self.transports:
+            dev_cert(self.data_dir)
+        for h in self.hosts:
+            for proto in self.transports:
+                free = free_udp_port if proto == "udp" else free_tcp_port
+                self.ports[(h, proto)] = free(h)
+        self.addrs = [(h, self.ports[(h, self.transports[0])])
+                      for h in self.hosts]
         cmd = [binary(), "serve", "--config", str(self.config_path),
                "--data-dir", str(self.data_dir)]
-        for h, p in self.addrs:
-            cmd += ["--listen", listen_arg(h, p)]
+        listens = [(h, self.ports[(h, proto)], proto) for h in self.hosts
+                   for proto in self.transports]
+        for h, p, proto in listens:
+            cmd += ["--listen", listen_arg(h, p, proto)]
         cmd += self.args
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL,
                                          stderr=err, cwd=self.tmp)
         # The listening line in the text and in the JSON log format.
-        want = [("listening proto=udp addr=%s" % listen_arg(h, p)[4:],
-                 '"event":"listening","proto":"udp","addr":"%s"' %
-                 listen_arg(h, p)[4:]) for h, p in self.addrs]
+        want = [("listening proto=%s addr=%s" %
+                 (proto, listen_arg(h, p, proto)[len(proto) + 1:]),
+                 '"event":"listening","proto":"%s","addr":"%s"' %
+                 (proto, listen_arg(h, p, proto)[len(proto) + 1:]))
+                for h, p, proto in listens]
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             text = self.stderr()

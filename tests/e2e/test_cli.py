@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from conftest import REPO, assert_clean, binary, loopback_addr, \
+from conftest import REPO, assert_clean, binary, dev_cert, loopback_addr, \
     free_udp_port, run_cli
 from siphelp import Client
 
@@ -55,10 +55,24 @@ def test_unknown_option_is_usage_error():
         assert "usage: switchboard" in p.stderr, args
 
 
-def test_check_config_default_file_is_ok():
-    p = run_cli("check-config", "--config", REPO / "etc/switchboard.yaml")
+def test_check_config_default_file_is_ok(tmp_path):
+    # The shipped file listens on TLS: its data_dir (./data) needs the
+    # development pair that `make run` makes.
+    dev_cert(tmp_path / "data")
+    p = run_cli("check-config", "--config", REPO / "etc/switchboard.yaml",
+                cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout == "ok\n"
+
+
+def test_check_config_tls_needs_certificate(tmp_path):
+    p = run_cli("check-config", "--config", REPO / "etc/switchboard.yaml",
+                cwd=tmp_path)
+    assert p.returncode == 1
+    assert re.search(r"switchboard\.yaml:\d+:5: tls\.certificate: required "
+                     r"for listener tls:127\.0\.0\.1:5061 \(run "
+                     r"scripts/dev-cert \./data for a development "
+                     r"certificate\)", p.stderr), p.stderr
 
 
 def test_check_config_bad_file_names_line_and_key(tmp_path):
@@ -101,14 +115,31 @@ def test_serve_refuses_bad_config(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
-def test_serve_refuses_tcp_listener(tmp_path):
+def test_serve_refuses_tls_without_certificate(tmp_path):
     host = loopback_addr()
     p = run_cli("serve", "--config", REPO / "etc/switchboard.yaml",
-                "--listen", "tcp:%s:5060" % host, "--data-dir",
+                "--listen", "tls:%s:5061" % host, "--data-dir",
                 tmp_path / "d", timeout=20)
     assert p.returncode == 1
-    assert "--listen tcp:%s:5060: transport tcp is not available yet" % \
-        host in p.stderr
+    assert "tls.certificate: required for listener tls:%s:5061 (run " \
+        "scripts/dev-cert %s for a development certificate)" % (
+            host, tmp_path / "d") in p.stderr
+    assert "listening" not in p.stderr
+
+
+def test_serve_fails_when_tcp_port_taken(tmp_path):
+    host = loopback_addr()
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((host, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        p = run_cli("serve", "--config", REPO / "etc/switchboard.yaml",
+                    "--listen", "udp:%s:%d" % (host, port), "--listen",
+                    "tcp:%s:%d" % (host, port), "--data-dir",
+                    tmp_path / "d", timeout=20)
+    assert p.returncode == 1
+    assert "bind_failed proto=tcp addr=%s:%d" % (host, port) in p.stderr
 
 
 def test_serve_refuses_bad_log_level(tmp_path):

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -69,6 +70,37 @@ static void assert_fails(struct fx *f, const char *text, const char *want)
 }
 
 static const char minimal[] = "listen:\n  - udp:127.0.0.1:5060\n";
+
+/* A data directory with the pair scripts/dev-cert leaves (any bytes do:
+ * the loader only checks that they are readable files). */
+static void dev_dir_make(char *dir)
+{
+	char path[128];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tls", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/tls/dev-cert.pem", dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/tls/dev-key.pem", dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+}
+
+static void dev_dir_remove(const char *dir)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/tls/dev-cert.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/tls/dev-key.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/tls", dir);
+	rmdir(path);
+	rmdir(dir);
+}
 
 static void test_config_valid_full(void **state)
 {
@@ -145,12 +177,32 @@ static void test_config_shipped_file_loads(void **state)
 {
 	struct fx *f = *state;
 	const char *path = SB_SOURCE_DIR "/etc/switchboard.yaml";
+	char dir[] = "/tmp/sb_test_shipped_XXXXXX";
+	struct config_overrides ov = {.data_dir = dir};
 
-	assert_int_equal(config_load(path, NULL, &f->cfg, &f->err), 0);
-	assert_int_equal(config_listen_count(f->cfg), 1);
+	dev_dir_make(dir);
+	assert_int_equal(config_load(path, &ov, &f->cfg, &f->err), 0);
+	dev_dir_remove(dir);
+	assert_int_equal(config_listen_count(f->cfg), 3);
+	assert_int_equal(config_listen_at(f->cfg, 0)->transport,
+			 CONFIG_TRANSPORT_UDP);
 	assert_string_equal(config_listen_at(f->cfg, 0)->hostport,
 			    "127.0.0.1:5060");
-	assert_string_equal(config_data_dir(f->cfg), "./data");
+	assert_int_equal(config_listen_at(f->cfg, 1)->transport,
+			 CONFIG_TRANSPORT_TCP);
+	assert_string_equal(config_listen_at(f->cfg, 1)->hostport,
+			    "127.0.0.1:5060");
+	assert_int_equal(config_listen_at(f->cfg, 2)->transport,
+			 CONFIG_TRANSPORT_TLS);
+	assert_string_equal(config_listen_at(f->cfg, 2)->hostport,
+			    "127.0.0.1:5061");
+	assert_true(config_tls(f->cfg)->is_dev_cert);
+	f->cfg = config_unref(f->cfg);
+
+	/* Without the development pair it names the key and the fix. */
+	assert_int_equal(config_load(path, &ov, &f->cfg, &f->err), -EINVAL);
+	assert_non_null(strstr(f->err.msg, "tls.certificate: required for "
+					   "listener tls:127.0.0.1:5061"));
 }
 
 static void test_config_unknown_key(void **state)
@@ -255,7 +307,8 @@ static void test_config_bad_listen(void **state)
 	struct fx *f = *state;
 
 	assert_fails(f, "listen:\n  - udp127.0.0.1\n",
-		     "test.yaml:2:5: listen[0]: must look like udp:HOST:PORT");
+		     "test.yaml:2:5: listen[0]: must look like PROTO:HOST:PORT "
+		     "(udp, tcp or tls)");
 	assert_fails(f, "listen:\n  - sctp:127.0.0.1:5060\n",
 		     "listen[0]: unknown transport \"sctp\"");
 	assert_fails(f, "listen:\n  - udp:127.0.0.1:5060\n  - udp:::1:5060\n",
@@ -282,16 +335,205 @@ static void test_config_bad_listen(void **state)
 		     "test.yaml: listen: at least one listener is required");
 }
 
-static void test_config_transport_not_yet(void **state)
+static void test_config_tcp_tls_listeners(void **state)
+{
+	struct fx *f = *state;
+	const struct config_listen *l;
+
+	assert_int_equal(load(f,
+			      "listen:\n"
+			      "  - udp:127.0.0.1:5060\n"
+			      "  - tcp:127.0.0.1:5060;advertise=sip.test\n"
+			      "  - {tls: \"[::1]:5061\", advertise: h:5063}\n"
+			      "tls:\n"
+			      "  certificate: /etc/sb/cert.pem\n"
+			      "  private_key: /etc/sb/key.pem\n"),
+			 0);
+	assert_int_equal(config_listen_count(f->cfg), 3);
+	l = config_listen_at(f->cfg, 1);
+	assert_int_equal(l->transport, CONFIG_TRANSPORT_TCP);
+	assert_string_equal(l->hostport, "127.0.0.1:5060");
+	assert_string_equal(l->advertise, "sip.test");
+	l = config_listen_at(f->cfg, 2);
+	assert_int_equal(l->transport, CONFIG_TRANSPORT_TLS);
+	assert_string_equal(l->hostport, "[::1]:5061");
+	assert_string_equal(l->advertise, "h");
+	assert_int_equal(l->advertise_port, 5063);
+	assert_true(config_has_transport(f->cfg, CONFIG_TRANSPORT_TLS));
+	assert_string_equal(config_tls(f->cfg)->certificate,
+			    "/etc/sb/cert.pem");
+	assert_false(config_tls(f->cfg)->is_dev_cert);
+	f->cfg = config_unref(f->cfg);
+
+	/* The same address may carry UDP and TCP, not TCP twice. */
+	assert_fails(f,
+		     "listen:\n  - tcp:127.0.0.1:5060\n"
+		     "  - tcp:127.0.0.1:5060\n",
+		     "test.yaml:3:5: listen[1]: duplicate of listen[0]");
+}
+
+static void test_config_tcp_tls_sections(void **state)
+{
+	struct fx *f = *state;
+	const struct config_tcp *tcp;
+	const struct config_tls *tls;
+
+	assert_int_equal(load(f, "listen: [tcp:127.0.0.1:5060]\n"
+				 "tcp:\n"
+				 "  max_connections: 100\n"
+				 "  max_connections_per_ip: 0\n"
+				 "  idle_timeout_ms: 0\n"
+				 "  partial_message_timeout_ms: 500\n"
+				 "  handshake_timeout_ms: 2000\n"
+				 "  max_buffered_bytes: 100000\n"
+				 "tls:\n"
+				 "  ca_file: ca.pem\n"
+				 "  require_client_certificate: true\n"
+				 "  verify_server: false\n"
+				 "  handshakes_per_turn: 0\n"),
+			 0);
+	tcp = config_tcp(f->cfg);
+	assert_int_equal(tcp->max_connections, 100);
+	assert_int_equal(tcp->max_connections_per_ip, 0);
+	assert_int_equal(tcp->idle_timeout_ms, 0);
+	assert_int_equal(tcp->partial_message_timeout_ms, 500);
+	assert_int_equal(tcp->handshake_timeout_ms, 2000);
+	assert_int_equal(tcp->max_buffered_bytes, 100000);
+	tls = config_tls(f->cfg);
+	assert_null(tls->certificate);
+	assert_null(tls->private_key);
+	assert_string_equal(tls->ca_file, "ca.pem");
+	assert_true(tls->is_client_cert_required);
+	assert_false(tls->is_server_verified);
+	assert_int_equal(tls->handshakes_per_turn, 0);
+	assert_false(config_has_transport(f->cfg, CONFIG_TRANSPORT_TLS));
+	f->cfg = config_unref(f->cfg);
+
+	assert_int_equal(load(f, minimal), 0);
+	tcp = config_tcp(f->cfg);
+	assert_int_equal(tcp->max_connections, 16384);
+	assert_int_equal(tcp->max_connections_per_ip, 64);
+	assert_int_equal(tcp->idle_timeout_ms, 180000);
+	assert_int_equal(tcp->partial_message_timeout_ms, 10000);
+	assert_int_equal(tcp->handshake_timeout_ms, 10000);
+	assert_int_equal(tcp->max_buffered_bytes, 262144);
+	tls = config_tls(f->cfg);
+	assert_null(tls->certificate);
+	assert_null(tls->ca_file);
+	assert_false(tls->is_client_cert_required);
+	assert_true(tls->is_server_verified);
+	assert_int_equal(tls->handshakes_per_turn, 32);
+}
+
+static void test_config_tcp_tls_errors(void **state)
 {
 	struct fx *f = *state;
 
-	assert_fails(f, "listen:\n  - tcp:127.0.0.1:5060\n",
-		     "test.yaml:2:5: listen[0]: transport tcp is not available "
-		     "yet");
-	assert_fails(f, "listen:\n  - \"tls:[::1]:5061\"\n",
-		     "test.yaml:2:5: listen[0]: transport tls is not available "
-		     "yet");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ntcp:\n  max_conns: 1\n",
+		     "test.yaml:3:3: tcp.max_conns: unknown key (known keys: "
+		     "max_connections, max_connections_per_ip");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\ntls:\n  cert: x\n",
+		     "test.yaml:3:3: tls.cert: unknown key");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntcp:\n"
+		     "  partial_message_timeout_ms: 0\n",
+		     "test.yaml:3:3: tcp.partial_message_timeout_ms: must be "
+		     "between 100 and 600000");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntcp:\n"
+		     "  max_connections: many\n",
+		     "tcp.max_connections: must be an integer, not a string");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\n"
+		     "limits: {max_message_bytes: 65535}\n"
+		     "tcp:\n  max_buffered_bytes: 65535\n",
+		     "test.yaml:4:3: tcp.max_buffered_bytes: must be larger "
+		     "than limits.max_message_bytes (65535)");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntls:\n"
+		     "  verify_server: 1\n",
+		     "tls.verify_server: must be true or false, not a number");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntls:\n"
+		     "  certificate: c.pem\n",
+		     "test.yaml:2:1: tls.private_key: required with "
+		     "tls.certificate");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntls:\n"
+		     "  private_key: \"\"\n",
+		     "tls.private_key: must be a file path");
+	assert_fails(f,
+		     "listen: [udp:127.0.0.1:5060]\ntls:\n"
+		     "  handshakes_per_turn: 70000\n",
+		     "tls.handshakes_per_turn: must be between 0 and 65536");
+}
+
+/* A tls: listener without a certificate takes the development pair from
+ * the data directory, or the load fails saying how to make one. */
+static void test_config_tls_dev_cert(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/sb_test_tls_XXXXXX", text[256], want[256];
+	const char *tls[] = {"tls:127.0.0.1:5061"};
+	struct config_overrides ov = {.listen = tls, .listen_count = 1};
+	const struct config_tls *t;
+
+	dev_dir_make(dir);
+	snprintf(text, sizeof(text),
+		 "listen:\n  - udp:127.0.0.1:5060\n  - tls:127.0.0.1:5061\n"
+		 "data_dir: %s\n",
+		 dir);
+	assert_int_equal(load(f, text), 0);
+	t = config_tls(f->cfg);
+	assert_true(t->is_dev_cert);
+	snprintf(want, sizeof(want), "%s/tls/dev-cert.pem", dir);
+	assert_string_equal(t->certificate, want);
+	snprintf(want, sizeof(want), "%s/tls/dev-key.pem", dir);
+	assert_string_equal(t->private_key, want);
+	f->cfg = config_unref(f->cfg);
+	dev_dir_remove(dir);
+
+	snprintf(want, sizeof(want),
+		 "test.yaml:3:5: tls.certificate: required for listener "
+		 "tls:127.0.0.1:5061 (run scripts/dev-cert %s for a "
+		 "development certificate)",
+		 dir);
+	assert_fails(f, text, want);
+
+	/* From the command line: no line to point at. */
+	ov.data_dir = dir;
+	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "test.yaml: tls.certificate: required for listener "
+		 "tls:127.0.0.1:5061 (run scripts/dev-cert %s for a "
+		 "development certificate)",
+		 dir);
+	assert_string_equal(f->err.msg, want);
+	assert_null(f->cfg);
+}
+
+static void test_config_tcp_tls_same(void **state)
+{
+	struct fx *f = *state;
+	struct config *b = NULL, *c = NULL;
+	static const char tcp[] = "listen: [udp:127.0.0.1:5060]\n"
+				  "tcp: {idle_timeout_ms: 1000}\n";
+	static const char tls[] = "listen: [udp:127.0.0.1:5060]\n"
+				  "tls: {ca_file: ca.pem}\n";
+
+	assert_int_equal(load(f, minimal), 0);
+	assert_int_equal(
+	    config_load_string("b", tcp, sizeof(tcp) - 1, NULL, &b, &f->err),
+	    0);
+	assert_int_equal(
+	    config_load_string("c", tls, sizeof(tls) - 1, NULL, &c, &f->err),
+	    0);
+	assert_false(config_tcp_same(f->cfg, b));
+	assert_true(config_tls_same(f->cfg, b));
+	assert_true(config_tcp_same(f->cfg, c));
+	assert_false(config_tls_same(f->cfg, c));
+	config_unref(b);
+	config_unref(c);
 }
 
 static void test_config_yaml_syntax_error(void **state)
@@ -335,13 +577,14 @@ static void test_config_overrides(void **state)
 static void test_config_override_errors(void **state)
 {
 	struct fx *f = *state;
-	const char *tcp[] = {"tcp:127.0.0.1:5060"};
-	struct config_overrides ov = {.listen = tcp, .listen_count = 1};
+	const char *sctp[] = {"sctp:127.0.0.1:5060"};
+	struct config_overrides ov = {.listen = sctp, .listen_count = 1};
 
 	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
-	assert_string_equal(f->err.msg, "command line: --listen "
-					"tcp:127.0.0.1:5060: transport tcp is "
-					"not available yet");
+	assert_string_equal(f->err.msg,
+			    "command line: --listen sctp:127.0.0.1:5060: "
+			    "unknown transport \"sctp\" (expected udp, tcp or "
+			    "tls)");
 	ov = (struct config_overrides){.log_level = "chatty"};
 	assert_int_equal(load_ov(f, minimal, &ov), -EINVAL);
 	assert_string_equal(f->err.msg, "command line: --log-level: must be "
@@ -565,8 +808,8 @@ static void test_config_listen_advertise_errors(void **state)
 		     "listen[0].tcp: give one of udp, tcp or tls per listener");
 	assert_fails(f, "listen:\n  - {udp: \"1.2.3.4:5\", port: 5}\n",
 		     "listen[0].port: unknown key");
-	assert_fails(f, "listen:\n  - {tcp: \"1.2.3.4:5\"}\n",
-		     "listen[0]: transport tcp is not available yet");
+	assert_fails(f, "listen:\n  - {tcp: \"1.2.3.4\"}\n",
+		     "listen[0].tcp: must look like tcp:HOST:PORT");
 	assert_fails(f, "listen:\n  - {udp: \"1.2.3.4\"}\n",
 		     "listen[0].udp: must look like udp:HOST:PORT");
 }
@@ -671,8 +914,16 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_bad_listen, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_config_transport_not_yet,
+	    cmocka_unit_test_setup_teardown(test_config_tcp_tls_listeners,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_tcp_tls_sections, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_tcp_tls_errors, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_tls_dev_cert, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_tcp_tls_same, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_yaml_syntax_error,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_overrides, setup,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -873,6 +874,72 @@ static void test_tcp_send_on_closed_conn(void **state)
 	assert_int_equal(sb_live_get(SB_LIVE_CONN), f->live_conn);
 }
 
+/*
+ * A listener made on the start-up thread holds its port (a program without
+ * SO_REUSEPORT cannot take it), resolves port 0, names its advertised
+ * address, and every worker's table listens on it with SO_REUSEPORT.
+ */
+static void test_tcp_stream_listener(void **state)
+{
+	struct fx *f = *state;
+	struct tp_stream_opts o = base_opts(f);
+	struct tp_stream_listener_opts lo = {
+	    .tp = SIP_TP_TCP,
+	    .advertise = "sip.example.com",
+	    .advertise_port = 5080,
+	};
+	struct tp_tcp_listen_opts to = {.tp = SIP_TP_TCP, .is_reuseport = true};
+	struct tp_listener *l = NULL, *l2 = NULL;
+	struct sip_addr taken;
+	socklen_t len = sizeof(taken.in);
+	int fd;
+
+	start(f, &o);
+	assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &lo.bind.in), 0);
+	assert_int_equal(tp_stream_listener_new(&lo, &l), 0);
+	assert_int_not_equal(sip_addr_port(tp_listener_addr(l)), 0);
+	assert_int_equal(tp_listener_transport(l), SIP_TP_TCP);
+	assert_true(slice_eq(tp_listener_host(l), SL("sip.example.com")));
+	assert_int_equal(tp_listener_port(l), 5080);
+	assert_ptr_equal(tp_listener_find(SIP_TP_TCP, AF_INET), l);
+	assert_null(tp_listener_find(SIP_TP_TLS, AF_INET));
+	assert_null(tp_listener_find(SIP_TP_TCP, AF_INET6));
+	/* Before any worker listens, nobody else takes the port... */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_not_equal(
+	    bind(fd, &tp_listener_addr(l)->sa, tp_listener_addr(l)->len), 0);
+	assert_int_equal(errno, EADDRINUSE);
+	close(fd);
+
+	/* Two tables ("workers") listen on it; a message names it. */
+	assert_int_equal(tp_conn_table_new(f->s, &f->loop, NULL, &f->t2), 0);
+	to.addr = *tp_listener_addr(l);
+	to.listener = l;
+	assert_int_equal(tp_tcp_listen(f->t, &to, NULL), 0);
+	assert_int_equal(tp_tcp_listen(f->t2, &to, NULL), 0);
+	f->tcp_addr = *tp_listener_addr(l);
+	peer_send(peer_connect(f, 0, SIP_TP_TCP), msg1, strlen(msg1));
+	RUN_UNTIL(f, f->nmsgs == 1);
+	assert_ptr_equal(f->msgs[0]->flow.listener, l);
+
+	/* ...and a port someone else holds fails a new listener. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &taken.in), 0);
+	assert_int_equal(bind(fd, &taken.sa, sizeof(taken.in)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, &taken.sa, &len), 0);
+	lo.bind = taken;
+	lo.tp = SIP_TP_TLS;
+	assert_int_equal(tp_stream_listener_new(&lo, &l2), -EADDRINUSE);
+	assert_null(l2);
+	close(fd);
+	lo.tp = SIP_TP_UDP;
+	assert_int_equal(tp_stream_listener_new(&lo, &l2), -EINVAL);
+	l = tp_listener_free(l);
+	assert_null(tp_listener_find(SIP_TP_TCP, AF_INET));
+}
+
 static void test_tcp_stub_conn(void **state)
 {
 	struct fx *f = *state;
@@ -922,6 +989,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_cross_worker, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_send_on_closed_conn, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_stream_listener, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_stub_conn, setup,
 					    teardown),

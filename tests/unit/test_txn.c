@@ -51,6 +51,8 @@ struct fx {
 	size_t nsent;
 	int send_err;	    /* returned by the next sends */
 	int send_err_after; /* sends that succeed before send_err applies */
+	int tcp_send_err;   /* returned by every TCP send */
+	uint32_t path_mtu;  /* for the next open_layer */
 	/* The TU */
 	unsigned auto_status; /* replied from on_request; 0 = none */
 	unsigned nreq;
@@ -109,6 +111,8 @@ static int capture_send(const struct sip_flow *f, const char *data, size_t len,
 {
 	struct sent *s;
 
+	if (g->tcp_send_err && f->tp == SIP_TP_TCP)
+		return g->tcp_send_err;
 	if (g->send_err) {
 		if (g->send_err_after == 0)
 			return g->send_err;
@@ -203,6 +207,7 @@ static void open_layer(struct fx *f, uint32_t max_txns, bool with_cancel)
 	    .wheel = &f->wheel,
 	    .max_txns = max_txns,
 	    .server = SL("switchboard-test"),
+	    .path_mtu = f->path_mtu,
 	};
 
 	f->tl = txn_layer_free(f->tl);
@@ -1803,6 +1808,250 @@ static void test_txn_client_send_callback_after_end(void **state)
 	assert_int_equal(txn_layer_alive(f->tl), 1);
 }
 
+/* ---- RFC 3261 18.1.1: requests too large for UDP go over TCP ---- */
+
+/* A client request of exactly len bytes (a body fills it up). */
+static const char *sized_req(char *buf, const char *method, const char *branch,
+			     size_t len)
+{
+	int head =
+	    snprintf(buf, MSG_MAX,
+		     "%s sip:bob@example.com SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=%s;rport\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "From: <sip:alice@example.com>;tag=a1\r\n"
+		     "To: <sip:bob@example.com>\r\n"
+		     "Call-ID: big@example.com\r\n"
+		     "CSeq: 7 %s\r\n"
+		     "Content-Type: text/plain\r\n"
+		     "Content-Length: %05zu\r\n\r\n",
+		     method, branch, method, (size_t)0);
+	size_t body = len - (size_t)head;
+
+	assert_true((size_t)head < len && len < MSG_MAX);
+	snprintf(buf, MSG_MAX,
+		 "%s sip:bob@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=%s;rport\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@example.com>;tag=a1\r\n"
+		 "To: <sip:bob@example.com>\r\n"
+		 "Call-ID: big@example.com\r\n"
+		 "CSeq: 7 %s\r\n"
+		 "Content-Type: text/plain\r\n"
+		 "Content-Length: %05zu\r\n\r\n",
+		 method, branch, method, body);
+	memset(buf + head, 'x', body);
+	buf[len] = '\0';
+	assert_int_equal(strlen(buf), len);
+	return buf;
+}
+
+static struct txn *start_sized(const char *method, const char *branch,
+			       size_t len, const struct sip_flow *dst)
+{
+	char buf[MSG_MAX];
+	struct txn *t = NULL;
+
+	sized_req(buf, method, branch, len);
+	assert_int_equal(
+	    txn_client_start(g->tl, dst, slice_cstr(buf), on_response, g, &t),
+	    0);
+	return t;
+}
+
+static void recv_resp_tcp(unsigned status, const char *method,
+			  const char *branch)
+{
+	char buf[MSG_MAX];
+	struct sip_flow fl = flow(SIP_TP_TCP, "203.0.113.9", 5060);
+
+	recv_on(response(buf, status, method, branch), &fl);
+}
+
+static void test_txn_client_large_request_over_tcp(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+	struct txn *t;
+	struct sip_msg *m;
+
+	/* 1300 bytes still go over UDP, with Timer A */
+	t = start_sized("INVITE", "z9hG4bKm1", 1300, &dst);
+	assert_int_equal(txn_flow(t)->tp, SIP_TP_UDP);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_UDP);
+	assert_null(f->sent[0].cb);
+	assert_slice(sent_msg(0)->via->transport, "UDP");
+	recv_resp(486, "INVITE", "z9hG4bKm1");
+	advance(TD);
+
+	/* 1301 bytes: TCP to the same address, the Via says so */
+	t = start_sized("INVITE", "z9hG4bKm2", 1301, &dst);
+	assert_int_equal(f->nsent, 3);
+	assert_int_equal(f->sent[2].flow.tp, SIP_TP_TCP);
+	assert_sent_to(2, "203.0.113.9", 5060);
+	assert_non_null(f->sent[2].cb); /* a stream send reports back */
+	m = sent_msg(2);
+	assert_slice(m->via->transport, "TCP");
+	assert_slice(m->via->branch, "z9hG4bKm2");
+	assert_int_equal(f->sent[2].len, 1301);
+	assert_int_equal(txn_flow(t)->tp, SIP_TP_TCP);
+	f->sent[2].cb(0, f->sent[2].arg);
+	advance(10 * T1);
+	assert_int_equal(f->nsent, 3); /* no Timer A on TCP */
+	/* the ACK for a non-2xx follows the request onto TCP */
+	recv_resp_tcp(486, "INVITE", "z9hG4bKm2");
+	assert_int_equal(f->ncb, 2);
+	assert_int_equal(f->nsent, 4);
+	assert_int_equal(f->sent[3].flow.tp, SIP_TP_TCP);
+	m = sent_msg(3);
+	assert_int_equal(m->method, SIP_METHOD_ACK);
+	assert_slice(m->via->transport, "TCP");
+	advance(0); /* Timer D is zero on TCP */
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+static void test_txn_client_large_request_cancel_follows(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+	struct txn *t = start_sized("INVITE", "z9hG4bKm3", 2000, &dst);
+	struct sip_msg *m;
+
+	f->sent[0].cb(0, f->sent[0].arg);
+	recv_resp_tcp(180, "INVITE", "z9hG4bKm3");
+	assert_int_equal(txn_client_cancel(t), 0);
+	assert_int_equal(f->nsent, 2);
+	assert_int_equal(f->sent[1].flow.tp, SIP_TP_TCP);
+	m = sent_msg(1);
+	assert_int_equal(m->method, SIP_METHOD_CANCEL);
+	assert_slice(m->via->transport, "TCP");
+	f->sent[1].cb(0, f->sent[1].arg);
+	recv_resp_tcp(200, "CANCEL", "z9hG4bKm3");
+	recv_resp_tcp(487, "INVITE", "z9hG4bKm3");
+	advance(0);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+static void test_txn_client_large_request_udp_only(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+	struct sip_flow tcp = flow(SIP_TP_TCP, "203.0.113.9", 5060);
+
+	/* the caller knows the peer takes UDP only */
+	dst.is_udp_only = true;
+	start_sized("OPTIONS", "z9hG4bKm4", 3000, &dst);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_UDP);
+	assert_slice(sent_msg(0)->via->transport, "UDP");
+	advance(64 * T1);
+	/* a destination already on TCP is left alone */
+	start_sized("OPTIONS", "z9hG4bKm5", 3000, &tcp);
+	assert_int_equal(f->sent[f->nsent - 1].flow.tp, SIP_TP_TCP);
+	f->sent[f->nsent - 1].cb(0, f->sent[f->nsent - 1].arg);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+/* RFC 3261 18.1.1: a refused connection: UDP after all, and from then on. */
+static void test_txn_client_large_request_tcp_refused(void **state)
+{
+	struct fx *f = *state;
+	static char token; /* stands for the caller's UDP listener */
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+	struct txn *t;
+
+	dst.listener = (struct tp_listener *)&token;
+	t = start_sized("INVITE", "z9hG4bKm6", 1500, &dst);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_TCP);
+	assert_null(f->sent[0].flow.listener); /* no TCP listener here */
+	advance_to(100);
+	f->sent[0].cb(-ECONNREFUSED, f->sent[0].arg);
+	assert_int_equal(f->ncb, 0); /* the TU does not hear of it */
+	assert_int_equal(f->nsent, 2);
+	assert_int_equal(f->sent[1].flow.tp, SIP_TP_UDP);
+	assert_ptr_equal(f->sent[1].flow.listener, &token);
+	assert_slice(sent_msg(1)->via->transport, "UDP");
+	assert_int_equal(txn_flow(t)->tp, SIP_TP_UDP);
+	/* Timer A from the retry; Timer B still from the first send */
+	advance_to(600);
+	assert_int_equal(f->nsent, 3);
+	assert_true(sent_same(1, 2));
+	advance_to(64 * T1);
+	assert_int_equal(f->ncb, 1);
+	assert_int_equal(f->cb_err[0], -ETIMEDOUT);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+
+	/* the peer is remembered: the next large request stays on UDP */
+	start_sized("OPTIONS", "z9hG4bKm7", 1500, &dst);
+	assert_int_equal(f->sent[f->nsent - 1].flow.tp, SIP_TP_UDP);
+	advance(64 * T1); /* Timer F */
+	assert_int_equal(f->ncb, 2);
+
+	/* other errors end the transaction as before */
+	dst = flow(SIP_TP_UDP, "203.0.113.10", 5060);
+	start_sized("OPTIONS", "z9hG4bKm8", 1500, &dst);
+	assert_int_equal(f->sent[f->nsent - 1].flow.tp, SIP_TP_TCP);
+	f->sent[f->nsent - 1].cb(-EPIPE, f->sent[f->nsent - 1].arg);
+	assert_int_equal(f->ncb, 3);
+	assert_int_equal(f->cb_err[2], -EPIPE);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+/* No TCP at all (the send fails at once): the request goes over UDP. */
+static void test_txn_client_large_request_no_tcp(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+	struct txn *t;
+
+	f->tcp_send_err = -ENOTCONN;
+	t = start_sized("OPTIONS", "z9hG4bKm9", 1500, &dst);
+	assert_int_equal(f->nsent, 1);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_UDP);
+	assert_slice(sent_msg(0)->via->transport, "UDP");
+	assert_int_equal(txn_flow(t)->tp, SIP_TP_UDP);
+	advance_to(T1);
+	assert_int_equal(f->nsent, 2); /* Timer E */
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+/* A known path MTU moves the threshold to MTU - 200. */
+static void test_txn_client_path_mtu(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow dst = flow(SIP_TP_UDP, "203.0.113.9", 5060);
+
+	f->path_mtu = 1000;
+	open_layer(f, 0, false);
+	start_sized("OPTIONS", "z9hG4bKn1", 800, &dst);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_UDP);
+	start_sized("OPTIONS", "z9hG4bKn2", 801, &dst);
+	assert_int_equal(f->sent[1].flow.tp, SIP_TP_TCP);
+	f->sent[1].cb(0, f->sent[1].arg);
+	advance(64 * T1);
+	assert_int_equal(txn_layer_alive(f->tl), 0);
+}
+
+/* Responses are not subject to 18.1.1: a large one stays on UDP. */
+static void test_txn_large_response_stays_udp(void **state)
+{
+	struct fx *f = *state;
+	static char extra[2048];
+	struct sip_reply_opts o = {.status = 200};
+	char buf[MSG_MAX];
+
+	memset(extra, 'y', sizeof(extra) - 3);
+	memcpy(extra, "X-Big: ", 7);
+	memcpy(extra + sizeof(extra) - 3, "\r\n", 3);
+	o.extra = slice_make(extra, sizeof(extra) - 1);
+	recv_udp(req_udp(buf, "OPTIONS", "z9hG4bKn3"));
+	assert_int_equal(txn_reply(f->srv, &o), 0);
+	assert_true(f->sent[0].len > 2000);
+	assert_int_equal(f->sent[0].flow.tp, SIP_TP_UDP);
+	advance(64 * T1);
+}
+
 /* ---- odds and ends ---- */
 
 static void test_txn_reply_invalid(void **state)
@@ -2037,6 +2286,13 @@ int main(void)
 	    T(test_txn_client_send_error_retransmit),
 	    T(test_txn_client_send_error_async),
 	    T(test_txn_client_send_callback_after_end),
+	    T(test_txn_client_large_request_over_tcp),
+	    T(test_txn_client_large_request_cancel_follows),
+	    T(test_txn_client_large_request_udp_only),
+	    T(test_txn_client_large_request_tcp_refused),
+	    T(test_txn_client_large_request_no_tcp),
+	    T(test_txn_client_path_mtu),
+	    T(test_txn_large_response_stays_udp),
 	    T(test_txn_reply_invalid),
 	    T(test_txn_branch_new),
 	    T(test_txn_transport_helpers),

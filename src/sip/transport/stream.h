@@ -244,6 +244,30 @@ struct tp_tcp_listen_opts {
 int tp_tcp_listen(struct tp_conn_table *t, const struct tp_tcp_listen_opts *o,
 		  struct sip_addr *bound);
 
+/* A TCP or TLS listener: its address and what goes in Via/Contact. */
+struct tp_stream_listener_opts {
+	enum sip_transport tp;	 /* SIP_TP_TCP or SIP_TP_TLS */
+	struct sip_addr bind;	 /* address and port; port 0 picks one */
+	const char *advertise;	 /* host for Via/Contact; NULL or "" = the
+				    bound address (IPv6 bracketed) */
+	uint16_t advertise_port; /* 0 = the bound port */
+};
+
+/*
+ * Make a TCP or TLS listener (listener.c) for flows, Via and Contact, and
+ * bind its address now on the calling thread with SO_REUSEPORT, not
+ * listening: a port another program holds fails start-up (-EADDRINUSE
+ * ...), port 0 becomes a real port, and the port stays ours until
+ * tp_listener_free(). Each worker then listens with tp_tcp_listen(), .addr
+ * = *tp_listener_addr(l), .listener = l, .is_reuseport = true, so the
+ * kernel spreads connections over the workers. Returns 0 and sets *out,
+ * -EINVAL (not TCP/TLS, not IPv4/IPv6, too many listeners), -ENOMEM or the
+ * socket's error. Start-up thread; freed with tp_listener_free() after the
+ * workers stopped.
+ */
+int tp_stream_listener_new(const struct tp_stream_listener_opts *o,
+			   struct tp_listener **out);
+
 struct tp_tcp_connect_opts {
 	enum sip_transport tp; /* SIP_TP_TCP or SIP_TP_TLS */
 	struct sip_addr remote;

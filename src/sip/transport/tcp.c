@@ -12,6 +12,7 @@
 #include "base/mem.h"
 #include "sip/msg/build.h"
 #include "sip/msg/msg.h"
+#include "sip/transport/listener.h"
 #include "sip/transport/stream_int.h"
 
 #define LOG_MODULE "tp.tcp"
@@ -480,9 +481,11 @@ static void on_connection(uv_stream_t *server, int status)
 	tp_tcp_start(c);
 }
 
-/* A socket bound with SO_REUSEPORT, so every worker can listen. */
-static int bind_reuseport(struct tp_tcp_srv *srv, const struct sip_addr *a)
+int tp_tcp_socket_bind(const struct sip_addr *a, int *out)
 {
+	socklen_t len = a->len			      ? a->len
+			: a->sa.sa_family == AF_INET6 ? sizeof(a->in6)
+						      : sizeof(a->in);
 	int one = 1;
 	int fd = socket(a->sa.sa_family,
 			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -494,11 +497,22 @@ static int bind_reuseport(struct tp_tcp_srv *srv, const struct sip_addr *a)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
 	    (a->sa.sa_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, &a->sa, a->len)) {
+	    bind(fd, &a->sa, len)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
+	*out = fd;
+	return 0;
+}
+
+/* A socket bound with SO_REUSEPORT, so every worker can listen. */
+static int bind_reuseport(struct tp_tcp_srv *srv, const struct sip_addr *a)
+{
+	int fd, err = tp_tcp_socket_bind(a, &fd);
+
+	if (err)
+		return err;
 	err = uv_tcp_open(&srv->tcp, fd);
 	if (err)
 		close(fd);

@@ -12,12 +12,7 @@
 #include "base/slice.h"
 #include "sip/msg/msg.h"
 
-enum sip_transport {
-	SIP_TP_UDP,
-	SIP_TP_TCP,
-	SIP_TP_TLS,
-	SIP_TP__COUNT
-};
+enum sip_transport { SIP_TP_UDP, SIP_TP_TCP, SIP_TP_TLS, SIP_TP__COUNT };
 
 /* A socket address of either family. */
 struct sip_addr {
@@ -38,9 +33,11 @@ struct tp_conn;	    /* a stream connection, owned by one worker, counted */
  */
 struct sip_flow {
 	enum sip_transport tp;
-	struct sip_addr remote;	     /* peer address and port */
+	struct sip_addr remote;	      /* peer address and port */
 	struct tp_listener *listener; /* local socket (process lifetime) */
-	struct tp_conn *conn;	     /* stream transports; NULL for UDP */
+	struct tp_conn *conn;	      /* stream transports; NULL for UDP */
+	bool is_udp_only;	      /* UDP peer known not to take TCP: a large
+					 request is not moved (RFC 3261 18.1.1) */
 };
 
 /*
@@ -100,6 +97,21 @@ enum sip_transport tp_listener_transport(const struct tp_listener *l);
 const struct sip_addr *tp_listener_addr(const struct tp_listener *l);
 struct slice tp_listener_host(const struct tp_listener *l); /* "[::1]" */
 uint16_t tp_listener_port(const struct tp_listener *l);
+/* "127.0.0.1:5060", "[::1]:5060": the bound address, for logs. */
+const char *tp_listener_name(const struct tp_listener *l);
+
+/*
+ * A listener of transport tp for addresses of family (AF_INET, AF_INET6):
+ * for flows that name none, e.g. a request moved from UDP to TCP. NULL when
+ * there is none. Any thread, once listeners are made (start-up).
+ */
+struct tp_listener *tp_listener_find(enum sip_transport tp, int family);
+
+/*
+ * Close a listener of any transport and free it, after the workers have
+ * stopped (udp.h, stream.h make them). Returns NULL. NULL-safe.
+ */
+struct tp_listener *tp_listener_free(struct tp_listener *l);
 
 /* "UDP", "TCP", "TLS" as in a Via; and the reverse, case-insensitive. */
 struct slice sip_transport_name(enum sip_transport tp);

@@ -13,19 +13,17 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "sip/msg/build.h"
+#include "sip/transport/handoff.h"
+#include "sip/transport/listener.h"
 #include "sip/transport/stream.h"
 
 #define LOG_MODULE "udp"
 
 enum {
-	UDP_DGRAM_MAX = 65536,	 /* bytes of receive buffer per datagram */
-	UDP_ROUNDS = 4,		 /* recvmmsg calls per readable event */
-	UDP_LISTENERS_MAX = 64,	 /* UDP listeners in the process */
-	UDP_REPLY_MAX = 65536,	 /* bytes of a 503 we build */
-	UDP_VIA_PARAMS_MAX = 96, /* bytes of ";received=...;rport=..." */
-	UDP_TAG_CHARS = 16,	 /* hex chars of a stateless To tag */
-	UDP_OUT_BYTES = 65536	 /* bytes of a worker's pending sends */
+	UDP_DGRAM_MAX = 65536, /* bytes of receive buffer per datagram */
+	UDP_ROUNDS = 4,	       /* recvmmsg calls per readable event */
+	UDP_REPLY_MAX = 65536, /* bytes of a 503 we build */
+	UDP_OUT_BYTES = 65536  /* bytes of a worker's pending sends */
 };
 
 /*
@@ -54,7 +52,6 @@ struct udp_reader {
 	unsigned open;	  /* handles not yet closed; worker thread only */
 	bool is_polling;  /* worker thread only */
 	uv_sem_t *closed; /* posted once the poll handle is closed */
-	bool *to_wake;	  /* per owner worker, within one batch */
 	struct buf out;	  /* the overflow 503 being built */
 	struct mmsghdr mm[TP_UDP_BATCH];
 	struct iovec iov[TP_UDP_BATCH];
@@ -62,28 +59,6 @@ struct udp_reader {
 	char *bufs; /* TP_UDP_BATCH * UDP_DGRAM_MAX bytes */
 };
 
-/* Process lifetime: made before the workers run, freed after they stop. */
-struct tp_listener {
-	enum sip_transport tp;
-	struct sip_addr addr;	       /* bound */
-	char name[64];		       /* bound address as text, for logs */
-	char host[TP_HOST_MAX];	       /* advertised or bound host */
-	uint16_t port;		       /* advertised or bound port */
-	struct worker *const *workers; /* Call-ID owners */
-	unsigned nworkers;
-	struct udp_reader *readers; /* one, or one per worker (reuseport) */
-	unsigned nreaders;
-	bool is_reuseport;
-	char *server; /* Server header value of the 503 */
-	size_t server_len;
-	struct sb_limits limits; /* for parsing what gets a 503 */
-	_Atomic uint64_t received, keepalives, handed_off, overflows,
-	    send_errors, sent;
-};
-
-/* Registry for tp_send() on a flow without a listener; see above. */
-static struct tp_listener *all[UDP_LISTENERS_MAX];
-static unsigned all_count;
 static _Thread_local struct udp_outq outq;
 
 static void count(_Atomic uint64_t *c)
@@ -221,45 +196,16 @@ static int send_raw(struct tp_listener *l, int fd, const char *data, size_t len,
 	}
 }
 
-/* A To tag that is the same for every copy of one request: a stateless
- * answer to a retransmission carries the same tag (RFC 3261 8.2.6.2). */
-static struct slice stateless_tag(const struct sip_msg *m, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint64_t h = slice_hash(m->call_id);
-
-	if (m->via)
-		h = h << 32 | slice_hash(m->via->branch);
-	for (int i = 0; i < UDP_TAG_CHARS; i++, h >>= 4)
-		out[i] = hex[h & 15];
-	return slice_make(out, UDP_TAG_CHARS);
-}
-
-/*
- * A full queue: parse the request here (it is not owned by anyone yet)
- * and answer 503 with Retry-After so the sender backs off (RFC 3261
- * 21.5.4). Responses, ACKs and garbage are dropped.
- */
+/* A full queue: answer a request 503 with Retry-After so the sender backs
+ * off; responses, ACKs and garbage are dropped. */
 static void overflow_reply(struct udp_reader *r, struct sip_inmsg *im)
 {
 	struct tp_listener *l = r->l;
-	char via[UDP_VIA_PARAMS_MAX], tag[UDP_TAG_CHARS];
-	struct sip_perr perr;
-	struct sip_reply_opts o;
 
 	count(&l->overflows);
-	if (sip_msg_parse(&im->msg, &im->arena, im->data, im->len,
-			  SIP_FRAMING_DATAGRAM, &l->limits, &perr) != 0 ||
-	    !im->msg.is_request || im->msg.method == SIP_METHOD_ACK)
-		return;
-	memset(&o, 0, sizeof(o));
-	o.status = 503;
-	o.extra = SL("Retry-After: 5\r\n");
-	o.server = slice_make(l->server, l->server_len);
-	o.to_tag = stateless_tag(&im->msg, tag);
-	o.via_params = tp_via_params(&im->msg, &im->flow, via, sizeof(via));
-	buf_reset(&r->out);
-	if (sip_reply_build(&r->out, &im->msg, &o) == 0)
+	if (tp_handoff_reject(im, &l->limits,
+			      slice_make(l->server, l->server_len),
+			      &r->out) == 0)
 		send_raw(l, r->fd, r->out.p, r->out.len, &im->flow.remote);
 }
 
@@ -285,21 +231,19 @@ static struct sip_inmsg *inmsg_make(struct udp_reader *r, unsigned i,
 
 /*
  * One recvmmsg batch: scan each Call-ID, copy the datagram into its own
- * message and queue it to the owner. Other workers are woken once each,
- * then the reader's own messages are handled here, in arrival order.
+ * message and hand it to its owner (handoff.h).
  */
 static void handle_batch(struct udp_reader *r, unsigned n)
 {
 	struct tp_listener *l = r->l;
-	struct sip_inmsg *mine = NULL, **tail = &mine;
 	uint64_t now = worker_now_ms(r->w);
+	struct tp_handoff h;
 
+	tp_handoff_begin(&h, l->workers, l->nworkers, r->w);
 	for (unsigned i = 0; i < n; i++) {
 		const char *data = r->bufs + (size_t)i * UDP_DGRAM_MAX;
 		size_t len = r->mm[i].msg_len;
-		struct worker *owner;
 		struct sip_inmsg *im;
-		uint32_t hash;
 
 		count(&l->received);
 		if (r->mm[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -308,35 +252,22 @@ static void handle_batch(struct udp_reader *r, unsigned n)
 			count(&l->keepalives);
 			continue;
 		}
-		hash = tp_udp_callid_hash(data, len);
-		owner = l->workers[hash % l->nworkers];
-		im = inmsg_make(r, i, now, hash);
+		im = inmsg_make(r, i, now, tp_udp_callid_hash(data, len));
 		if (!im)
 			continue;
-		if (owner == r->w) {
-			*tail = im;
-			tail = &im->next;
-			continue;
-		}
-		if (worker_deliver(owner, im) != 0) {
+		switch (tp_handoff_add(&h, im)) {
+		case TP_HANDOFF_MINE:
+			break;
+		case TP_HANDOFF_QUEUED:
+			count(&l->handed_off);
+			break;
+		case TP_HANDOFF_FULL:
 			overflow_reply(r, im);
 			sip_inmsg_free(im);
-			continue;
+			break;
 		}
-		count(&l->handed_off);
-		r->to_wake[hash % l->nworkers] = true;
 	}
-	*tail = NULL;
-	for (unsigned i = 0; i < l->nworkers; i++) {
-		if (r->to_wake[i])
-			worker_wake(l->workers[i]);
-		r->to_wake[i] = false;
-	}
-	while (mine) {
-		struct sip_inmsg *next = mine->next;
-		worker_process(r->w, mine);
-		mine = next;
-	}
+	tp_handoff_end(&h);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events);
@@ -475,9 +406,8 @@ static int reader_init(struct tp_listener *l, struct udp_reader *r,
 	r->w = w;
 	r->fd = -1;
 	buf_init(&r->out, UDP_REPLY_MAX);
-	r->to_wake = sb_calloc(l->nworkers, sizeof(*r->to_wake));
 	r->bufs = sb_malloc((size_t)TP_UDP_BATCH * UDP_DGRAM_MAX);
-	if (!r->to_wake || !r->bufs)
+	if (!r->bufs)
 		return -ENOMEM;
 	for (unsigned i = 0; i < TP_UDP_BATCH; i++) {
 		r->iov[i].iov_base = r->bufs + (size_t)i * UDP_DGRAM_MAX;
@@ -489,41 +419,26 @@ static int reader_init(struct tp_listener *l, struct udp_reader *r,
 	return socket_open(&l->addr, l->is_reuseport, &r->fd);
 }
 
-static void names_make(struct tp_listener *l, const struct tp_udp_opts *o)
-{
-	char ip[INET6_ADDRSTRLEN];
-	bool is_v6 = l->addr.sa.sa_family == AF_INET6;
-
-	sip_addr_ip(&l->addr, ip, sizeof(ip));
-	snprintf(l->name, sizeof(l->name), is_v6 ? "[%s]:%u" : "%s:%u", ip,
-		 sip_addr_port(&l->addr));
-	if (o->advertise && o->advertise[0])
-		snprintf(l->host, sizeof(l->host), "%s", o->advertise);
-	else
-		snprintf(l->host, sizeof(l->host), is_v6 ? "[%s]" : "%s", ip);
-	l->port =
-	    o->advertise_port ? o->advertise_port : sip_addr_port(&l->addr);
-}
-
 int tp_udp_listener_new(const struct tp_udp_opts *o, struct tp_listener **out)
 {
 	struct tp_listener *l;
 	int rc = 0;
 
-	if (o->nworkers == 0 || o->reader >= o->nworkers ||
-	    all_count == UDP_LISTENERS_MAX)
+	if (o->nworkers == 0 || o->nworkers > TP_HANDOFF_WORKERS_MAX ||
+	    o->reader >= o->nworkers)
 		return -EINVAL;
 	l = sb_calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	l->tp = SIP_TP_UDP;
+	l->guard_fd = -1;
 	l->addr = o->bind;
 	l->addr.len = addr_len(&o->bind);
 	l->workers = o->workers;
 	l->nworkers = o->nworkers;
 	l->is_reuseport = o->is_reuseport;
 	l->limits = sb_limits_default();
-	names_make(l, o);
+	tp_listener_names(l, o->advertise, o->advertise_port);
 	l->server = sb_strndup(o->server.p ? o->server.p : "", o->server.len);
 	l->server_len = o->server.len;
 	l->nreaders = o->is_reuseport ? o->nworkers : 1;
@@ -537,12 +452,13 @@ int tp_udp_listener_new(const struct tp_udp_opts *o, struct tp_listener **out)
 	for (unsigned i = 0; rc == 0 && i < l->nreaders; i++)
 		rc = reader_init(l, &l->readers[i],
 				 o->workers[o->is_reuseport ? i : o->reader]);
+	if (rc == 0)
+		rc = tp_listener_register(l);
 out:
 	if (rc != 0) {
 		tp_listener_free(l);
 		return rc;
 	}
-	all[all_count++] = l;
 	*out = l;
 	return 0;
 }
@@ -575,28 +491,19 @@ void tp_udp_listener_stop(struct tp_listener *l)
 	}
 }
 
-struct tp_listener *tp_listener_free(struct tp_listener *l)
+void tp_udp_listener_close(struct tp_listener *l)
 {
-	if (!l)
-		return NULL;
-	for (unsigned i = 0; i < all_count; i++) {
-		if (all[i] != l)
-			continue;
-		all[i] = all[--all_count];
-		break;
-	}
 	for (unsigned i = 0; l->readers && i < l->nreaders; i++) {
 		struct udp_reader *r = &l->readers[i];
 		if (r->fd >= 0)
 			close(r->fd);
 		buf_close(&r->out);
-		sb_free(r->to_wake);
 		sb_free(r->bufs);
 	}
 	sb_free(l->readers);
 	sb_free(l->server);
-	sb_free(l);
-	return NULL;
+	l->readers = NULL;
+	l->server = NULL;
 }
 
 void tp_udp_listener_stats(const struct tp_listener *l,
@@ -608,20 +515,6 @@ void tp_udp_listener_stats(const struct tp_listener *l,
 	out->overflows = read_count(&l->overflows);
 	out->send_errors = read_count(&l->send_errors);
 	out->sent = read_count(&l->sent);
-}
-
-const char *tp_listener_name(const struct tp_listener *l)
-{
-	return l->name;
-}
-
-/* A UDP listener of the family of to, for flows that name none. */
-static struct tp_listener *listener_for(const struct sip_addr *to)
-{
-	for (unsigned i = 0; i < all_count; i++)
-		if (all[i]->addr.sa.sa_family == to->sa.sa_family)
-			return all[i];
-	return NULL;
 }
 
 void tp_udp_flush(void)
@@ -685,8 +578,8 @@ int tp_send(const struct sip_flow *f, const char *data, size_t len,
 
 	if (f->tp != SIP_TP_UDP)
 		return tp_stream_send(f, data, len, cb, arg);
-	if (!l)
-		l = listener_for(&f->remote);
+	if (!l || l->tp != SIP_TP_UDP)
+		l = tp_listener_find(SIP_TP_UDP, f->remote.sa.sa_family);
 	if (!l)
 		return -EADDRNOTAVAIL;
 	/* Reuseport: send from the calling worker's own socket. */
@@ -696,24 +589,4 @@ int tp_send(const struct sip_flow *f, const char *data, size_t len,
 		return send_raw(l, l->readers[i].fd, data, len, &f->remote);
 	enqueue(l, l->readers[i].fd, data, len, &f->remote);
 	return 0;
-}
-
-enum sip_transport tp_listener_transport(const struct tp_listener *l)
-{
-	return l->tp;
-}
-
-const struct sip_addr *tp_listener_addr(const struct tp_listener *l)
-{
-	return &l->addr;
-}
-
-struct slice tp_listener_host(const struct tp_listener *l)
-{
-	return slice_cstr(l->host);
-}
-
-uint16_t tp_listener_port(const struct tp_listener *l)
-{
-	return l->port;
 }

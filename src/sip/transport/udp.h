@@ -6,8 +6,8 @@
 /*
  * This header is what the runtime needs to bring UDP listeners up and down;
  * transport.h stays the contract for everything that only sends and reads
- * flows (tp_send and the tp_listener_* accessors are implemented in udp.c
- * for UDP).
+ * flows (tp_send is implemented in udp.c; the tp_listener_* accessors of
+ * every transport in listener.c).
  */
 
 #include <stdbool.h>
@@ -18,11 +18,10 @@
 #include "sip/transport/transport.h"
 
 enum {
-	TP_UDP_BATCH = 32,	  /* datagrams per recvmmsg(2) */
-	TP_UDP_RCVBUF = 4 << 20,  /* SO_RCVBUF asked for; kernel caps */
-	TP_UDP_RETRY_AFTER_S = 5, /* Retry-After of the overflow 503 */
-	TP_UDP_COALESCE_MS = 1,	  /* reader pause under load (udp.c) */
-	TP_HOST_MAX = 258	  /* bytes of an advertised host + NUL */
+	TP_UDP_BATCH = 32,	 /* datagrams per recvmmsg(2) */
+	TP_UDP_RCVBUF = 4 << 20, /* SO_RCVBUF asked for; kernel caps */
+	TP_UDP_COALESCE_MS = 1,	 /* reader pause under load (udp.c) */
+	TP_HOST_MAX = 258	 /* bytes of an advertised host + NUL */
 };
 
 struct tp_udp_opts {
@@ -77,14 +76,8 @@ void tp_udp_listener_stop(struct tp_listener *l);
  */
 void tp_udp_flush(void);
 
-/* Close the sockets and free the listener (workers stopped). Returns NULL. */
-struct tp_listener *tp_listener_free(struct tp_listener *l);
-
 void tp_udp_listener_stats(const struct tp_listener *l,
 			   struct tp_udp_stats *out);
-
-/* "127.0.0.1:5060", "[::1]:5060": the bound address, for logs. */
-const char *tp_listener_name(const struct tp_listener *l);
 
 /*
  * Find the Call-ID of a datagram without parsing it: the first header line

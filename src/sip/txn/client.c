@@ -117,6 +117,91 @@ static bool is_pending(const struct txn *t)
 	       t->state == TXN_STATE_PROCEEDING;
 }
 
+static bool is_udp_only(const struct txn_layer *tl, const struct sip_addr *a)
+{
+	for (uint32_t i = 0; i < TXN_UDP_ONLY_MAX; i++)
+		if (sip_addr_eq(&tl->udp_only[i], a))
+			return true;
+	return false;
+}
+
+/* RFC 3261 18.1.1: "the element SHOULD use UDP for further requests" */
+static void udp_only_add(struct txn_layer *tl, const struct sip_addr *a)
+{
+	if (is_udp_only(tl, a))
+		return;
+	tl->udp_only[tl->udp_only_next] = *a;
+	tl->udp_only_next = (tl->udp_only_next + 1) % TXN_UDP_ONLY_MAX;
+}
+
+/*
+ * RFC 3261 18.1.1: a request within 200 bytes of the path MTU, or over
+ * 1300 bytes when the MTU is unknown, must not go over UDP. Only a Via
+ * that says UDP is changed (to TCP, same length, in place).
+ */
+static bool is_too_big_for_udp(const struct txn *t, const struct sip_flow *dst,
+			       struct slice via_tp)
+{
+	const struct txn_layer *tl = t->tl;
+	uint32_t max = tl->o.path_mtu > TXN_MTU_MARGIN
+			   ? tl->o.path_mtu - TXN_MTU_MARGIN
+			   : TXN_UDP_MAX_BYTES;
+
+	return dst->tp == SIP_TP_UDP && !dst->is_udp_only && t->len > max &&
+	       slice_caseeq_lit(via_tp, "UDP") &&
+	       !is_udp_only(tl, &dst->remote);
+}
+
+/*
+ * Send on tp from now on: the top Via, the flow and the timers agree. The
+ * caller's UDP listener is kept for a move back; for TCP any TCP listener
+ * of the family names the connection (none is fine: it is only a name).
+ */
+static void set_transport(struct txn *t, enum sip_transport tp)
+{
+	memcpy(t->data + t->via_tp_off, sip_transport_name(tp).p, 3);
+	tp_flow_clear(&t->dst);
+	if (tp == SIP_TP_TCP) {
+		t->udp_listener = t->dst.listener;
+		t->dst.listener =
+		    tp_listener_find(tp, t->dst.remote.sa.sa_family);
+	} else {
+		t->dst.listener = t->udp_listener;
+	}
+	t->dst.tp = tp;
+	t->is_reliable = sip_transport_is_reliable(tp);
+	t->is_moved_to_tcp = tp == SIP_TP_TCP;
+}
+
+/* The peer refused the TCP connection or reset it (no response came). */
+static bool is_tcp_refused(const struct txn *t, int err)
+{
+	return t->is_moved_to_tcp &&
+	       (t->state == TXN_STATE_CALLING ||
+		t->state == TXN_STATE_TRYING) &&
+	       (err == -ECONNREFUSED || err == -ECONNRESET ||
+		err == -EPROTONOSUPPORT);
+}
+
+/*
+ * RFC 3261 18.1.1: a request moved to TCP whose connection was refused or
+ * reset "SHOULD" be retried over UDP, and UDP used for that peer after.
+ * Timer A/E start now; Timer B/F keep running from the first send.
+ */
+static int fall_back_to_udp(struct txn *t)
+{
+	int err;
+
+	udp_only_add(t->tl, &t->dst.remote);
+	set_transport(t, SIP_TP_UDP);
+	err = txn_layer_send(t, slice_make(t->data, t->len), false);
+	if (err)
+		return err;
+	t->retx_ms = t->tl->o.timers.t1_ms;
+	txn_layer_timer(t, &t->retx, t->retx_ms);
+	return 0;
+}
+
 void txn_client_on_sent(int err, void *arg)
 {
 	struct txn *t = arg;
@@ -129,7 +214,9 @@ void txn_client_on_sent(int err, void *arg)
 	}
 	if (err) {
 		t->tl->stats.transport_errors++;
-		if (is_pending(t))
+		if (is_tcp_refused(t, err))
+			err = fall_back_to_udp(t);
+		if (err && is_pending(t))
 			fail(t, err);
 	}
 }
@@ -232,11 +319,14 @@ static int start(struct txn_layer *tl, const struct sip_flow *dst,
 	t->method = m->method;
 	t->method_name = slice_make(t->data + (m->method_name.p - s.copy),
 				    m->method_name.len);
-	scratch_close(&s);
+	t->via_tp_off = (uint32_t)(m->via->transport.p - s.copy);
 
 	t->hash = txn_layer_key_branch(t->branch);
 	t->is_reliable = sip_transport_is_reliable(dst->tp);
 	tp_flow_copy(&t->dst, dst);
+	if (is_too_big_for_udp(t, dst, m->via->transport))
+		set_transport(t, SIP_TP_TCP);
+	scratch_close(&s);
 	t->cb = cb;
 	t->arg = arg;
 	wheel_timer_init(&t->retx, on_timer_retx);
@@ -245,6 +335,11 @@ static int start(struct txn_layer *tl, const struct sip_flow *dst,
 				   ? TXN_STATE_CALLING
 				   : TXN_STATE_TRYING);
 	err = txn_layer_send(t, slice_make(t->data, t->len), t->is_reliable);
+	if (err && t->is_moved_to_tcp) {
+		/* RFC 3261 18.1.1: no TCP here at all; UDP after all */
+		set_transport(t, SIP_TP_UDP);
+		err = txn_layer_send(t, slice_make(t->data, t->len), false);
+	}
 	if (err) {
 		txn_layer_end(t);
 		return err;

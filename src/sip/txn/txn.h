@@ -101,6 +101,8 @@ struct txn_layer_opts {
 	struct wheel *wheel; /* the worker's wheel, outlives the layer */
 	uint32_t max_txns;   /* 0 = no limit; beyond: 503 stateless */
 	struct slice server; /* Server header for replies the layer makes */
+	uint32_t path_mtu;   /* bytes; 0 = unknown: requests over UDP up to
+				1300 bytes (RFC 3261 18.1.1) */
 };
 
 int txn_layer_new(const struct txn_layer_opts *o, struct txn_layer **out);
@@ -167,7 +169,15 @@ typedef void (*txn_response_cb)(void *arg, struct txn *t, int err,
 /*
  * Start a client transaction sending request (whole message bytes, copied)
  * to dst. The request's top Via must carry branch (z9hG4bK...). For INVITE
- * the layer sends the ACK for a non-2xx final itself (17.1.1.3). Returns 0
+ * the layer sends the ACK for a non-2xx final itself (17.1.1.3).
+ *
+ * RFC 3261 18.1.1: a request for a UDP destination that is larger than
+ * path_mtu - 200 bytes (1300 when the MTU is unknown) goes over TCP to the
+ * same address instead, its top Via saying TCP; txn_flow() then names the
+ * TCP flow, and the ACK and CANCEL follow it. Not when dst->is_udp_only, or
+ * when the peer refused TCP before (a connection refused or reset): then
+ * the request is retried over UDP, with retransmissions, and the layer
+ * remembers the address as UDP-only. Returns 0
  * and sets *out (valid until the final callback returns), or an error:
  * -EINVAL (not a request, an ACK, no cookie branch), -ENOMEM, or the error
  * of the first send (then no transaction exists and cb is never called).

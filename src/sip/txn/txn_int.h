@@ -13,7 +13,10 @@ enum {
 	TXN_RETRY_AFTER_S = 5,	   /* Retry-After of the overload 503 */
 	TXN_OUT_MAX = SB_MSG_BYTES_CEILING, /* bytes of a message we build */
 	TXN_SIP_PORT = 5060,		    /* RFC 3261 18.2.2 default ports */
-	TXN_SIPS_PORT = 5061
+	TXN_SIPS_PORT = 5061,
+	TXN_UDP_MAX_BYTES = 1300, /* RFC 3261 18.1.1: MTU unknown */
+	TXN_MTU_MARGIN = 200,	  /* RFC 3261 18.1.1: bytes below the MTU */
+	TXN_UDP_ONLY_MAX = 32	  /* peers remembered as refusing TCP */
 };
 
 /*
@@ -62,10 +65,13 @@ struct txn {
 	/* Client side */
 	txn_response_cb cb; /* NULL once detached */
 	void *arg;
-	struct buf ack;		/* INVITE: ACK for the non-2xx final */
+	struct buf ack; /* INVITE: ACK for the non-2xx final */
+	struct tp_listener *udp_listener; /* moved to TCP: the caller's */
 	uint32_t sends_pending; /* stream sends whose callback is due */
 	bool is_cancel_pending; /* INVITE: CANCEL waits for a 1xx */
 	bool is_cancelled;	/* INVITE: CANCEL sent or pending */
+	bool is_moved_to_tcp;	/* RFC 3261 18.1.1: too large for UDP */
+	uint32_t via_tp_off;	/* the top Via's transport token in data */
 	uint32_t len;		/* bytes of data */
 	char data[];		/* client: the request as sent */
 };
@@ -80,7 +86,9 @@ struct txn_layer {
 	uint32_t nbuckets;   /* power of two */
 	uint32_t linked;     /* txns in the table */
 	struct txn *zombies; /* terminated, waiting for send callbacks */
-	char server[];	     /* copy of o.server */
+	struct sip_addr udp_only[TXN_UDP_ONLY_MAX]; /* refused TCP (18.1.1) */
+	uint32_t udp_only_next; /* ring position in udp_only */
+	char server[];		/* copy of o.server */
 };
 
 static inline struct txn *txn_of_retx(struct wheel_timer *w)
