@@ -425,6 +425,7 @@ int serve_reload(struct serve *srv, char *err, size_t err_len)
 	}
 	restart_notes(srv->cfg, next);
 	log_setup(config_log_level(next), config_log_format(next));
+	tp_udp_set_stateless_options(config_local(next)->is_options_stateless);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct swap *s = sb_malloc(sizeof(*s));
 
@@ -652,6 +653,7 @@ int serve_run(struct config *cfg)
 	srv->sigint.data = srv->sigterm.data = srv->sighup.data = srv;
 	srv->drain_timer.data = srv->stats_done.data = srv;
 	srv->start_ms = uv_now(&srv->loop);
+	tp_udp_set_stateless_options(config_local(cfg)->is_options_stateless);
 	rc = serve_start(srv);
 	if (rc == 0)
 		log_info("started",

@@ -25,18 +25,23 @@ void tp_handoff_begin(struct tp_handoff *h, struct worker *const *workers,
 	h->tail = &h->mine;
 }
 
+enum tp_handoff_result tp_handoff_keep(struct tp_handoff *h,
+				       struct sip_inmsg *im)
+{
+	im->next = NULL;
+	*h->tail = im;
+	h->tail = &im->next;
+	return TP_HANDOFF_MINE;
+}
+
 enum tp_handoff_result tp_handoff_add(struct tp_handoff *h,
 				      struct sip_inmsg *im)
 {
 	unsigned i = im->hash % h->nworkers;
 	struct worker *owner = h->workers[i];
 
-	if (owner == h->self) {
-		im->next = NULL;
-		*h->tail = im;
-		h->tail = &im->next;
-		return TP_HANDOFF_MINE;
-	}
+	if (owner == h->self)
+		return tp_handoff_keep(h, im);
 	if (worker_deliver(owner, im) != 0)
 		return TP_HANDOFF_FULL;
 	h->to_wake[i / 64] |= UINT64_C(1) << (i % 64);

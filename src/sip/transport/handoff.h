@@ -51,6 +51,14 @@ enum tp_handoff_result tp_handoff_add(struct tp_handoff *h,
 				      struct sip_inmsg *im);
 
 /*
+ * Keep im on the receiving worker whatever its Call-ID: for requests that
+ * are answered without any state (a stateless OPTIONS), where a hand-off
+ * would only cost a wake-up. Always TP_HANDOFF_MINE.
+ */
+enum tp_handoff_result tp_handoff_keep(struct tp_handoff *h,
+				       struct sip_inmsg *im);
+
+/*
  * End the batch: wake each owner that was given a message, then handle the
  * receiving worker's own messages (worker_process) in arrival order.
  */

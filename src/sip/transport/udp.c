@@ -127,6 +127,20 @@ int tp_udp_callid_scan(const char *p, size_t len, struct slice *out)
 	return -ENOENT;
 }
 
+static atomic_bool stateless_options;
+
+void tp_udp_set_stateless_options(bool on)
+{
+	atomic_store_explicit(&stateless_options, on, memory_order_relaxed);
+}
+
+/* A request that needs no state, so no owner: "OPTIONS " starts it. */
+static bool is_stateless(const char *p, size_t len)
+{
+	return len > 8 && memcmp(p, "OPTIONS ", 8) == 0 &&
+	       atomic_load_explicit(&stateless_options, memory_order_relaxed);
+}
+
 uint32_t tp_udp_callid_hash(const char *p, size_t len)
 {
 	struct slice id;
@@ -250,6 +264,12 @@ static void handle_batch(struct udp_reader *r, unsigned n)
 			continue;
 		if (tp_is_keepalive(data, len)) {
 			count(&l->keepalives);
+			continue;
+		}
+		if (is_stateless(data, len)) {
+			im = inmsg_make(r, i, now, 0);
+			if (im)
+				tp_handoff_keep(&h, im);
 			continue;
 		}
 		im = inmsg_make(r, i, now, tp_udp_callid_hash(data, len));

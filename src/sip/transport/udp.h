@@ -101,4 +101,11 @@ struct slice tp_via_params(const struct sip_msg *m, const struct sip_flow *f,
 /* True for a CRLF keep-alive or padding: whitespace and NUL only. */
 bool tp_is_keepalive(const char *p, size_t len);
 
+/*
+ * OPTIONS requests are answered without a transaction (config
+ * local.options_stateless): the reader keeps them instead of handing them
+ * to their Call-ID's owner. Any thread; takes effect on the next batch.
+ */
+void tp_udp_set_stateless_options(bool on);
+
 #endif
