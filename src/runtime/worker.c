@@ -13,11 +13,8 @@
 #define LOG_MODULE "worker"
 
 enum {
-	WORKER_NOT_ARMED = 0,  /* armed_due_ms when the uv timer is off */
-	WORKER_TICKING = 1,    /* armed_due_ms while the timer repeats */
-	WORKER_SCAN_MAX = 256, /* timers up to which the next due time is
-				  looked up; above, the wheel ticks */
-	WORKER_TICK_MS = 1     /* period of that tick (the wheel's slot) */
+	WORKER_NOT_ARMED = 0,	   /* armed_due_ms when the uv timer is off */
+	WORKER_SLEEP_MAX_MS = 1000 /* longest the uv timer is armed for */
 };
 
 /* A posted job; allocated by worker_post, freed after it ran. */
@@ -56,17 +53,13 @@ struct worker {
 static _Thread_local struct worker *self;
 
 /*
- * Move the wheel clock to the loop clock. Only when time moved: each
- * advance walks the current slot's list, and a busy worker gets here for
- * every message. Zero-delay timers fire from on_tick, which always
- * advances.
+ * Move the wheel clock to the loop clock, firing what fell due, so that
+ * timers started while handling a message count from the loop's time.
+ * Cheap when nothing is due: a look at one slot and the occupancy words.
  */
 static void clock_sync(struct worker *w)
 {
-	uint64_t now = uv_now(&w->loop);
-
-	if (now > w->wheel.now_ms)
-		wheel_advance(&w->wheel, now);
+	wheel_advance(&w->wheel, uv_now(&w->loop));
 }
 
 static struct sip_inmsg *reverse_msgs(struct sip_inmsg *m, uint32_t *n)
@@ -145,17 +138,16 @@ static void on_tick(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
-	if (w->armed_due_ms != WORKER_TICKING)
-		w->armed_due_ms = WORKER_NOT_ARMED;
-	wheel_advance(&w->wheel, uv_now(&w->loop));
+	w->armed_due_ms = WORKER_NOT_ARMED;
+	clock_sync(w);
 }
 
 /*
  * Before the loop blocks: fire what is due, send the datagrams queued this
- * turn (tp_udp_flush), then arm the one uv timer.
- * With few timers it is armed for the wheel's next due time (only when that
- * changed); with many, finding that time costs a scan of every timer, so
- * the timer repeats every slot instead and the wheel just advances.
+ * turn (tp_udp_flush), then arm the one uv timer for the wheel's next due
+ * time, at most WORKER_SLEEP_MAX_MS ahead, re-arming only when that time
+ * changed. The wheel answers in bounded time whatever its size; a time it
+ * gives early (a slot it has yet to split) costs one more wake-up.
  */
 static void on_prepare(uv_prepare_t *p)
 {
@@ -165,14 +157,6 @@ static void on_prepare(uv_prepare_t *p)
 
 	clock_sync(w);
 	tp_udp_flush();
-	if (w->wheel.count > WORKER_SCAN_MAX) {
-		if (w->armed_due_ms != WORKER_TICKING) {
-			w->armed_due_ms = WORKER_TICKING;
-			uv_timer_start(&w->tick, on_tick, WORKER_TICK_MS,
-				       WORKER_TICK_MS);
-		}
-		return;
-	}
 	next = wheel_next_ms(&w->wheel);
 	if (next < 0) {
 		if (w->armed_due_ms != WORKER_NOT_ARMED) {
@@ -181,6 +165,8 @@ static void on_prepare(uv_prepare_t *p)
 		}
 		return;
 	}
+	if (next > WORKER_SLEEP_MAX_MS)
+		next = WORKER_SLEEP_MAX_MS;
 	due = w->wheel.now_ms + (uint64_t)next;
 	if (due == w->armed_due_ms)
 		return;
