@@ -81,7 +81,7 @@ static const char *const live_names[SB_LIVE__COUNT] = {
     [SB_LIVE_CONFIG] = "config", [SB_LIVE_TXN] = "txn",
     [SB_LIVE_INMSG] = "inmsg",	 [SB_LIVE_CONN] = "conn",
     [SB_LIVE_AUTH] = "auth",	 [SB_LIVE_USERS] = "users",
-    [SB_LIVE_BAN] = "ban",
+    [SB_LIVE_BAN] = "ban",	 [SB_LIVE_BINDING] = "binding",
 };
 
 const char *sb_live_name(enum sb_live kind)

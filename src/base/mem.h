@@ -8,15 +8,16 @@
 
 /* Long-lived object kinds whose live count is exported and checked by tests. */
 enum sb_live {
-	SB_LIVE_ALLOC,	/* blocks from sb_malloc not yet freed */
-	SB_LIVE_ARENA,	/* open arenas */
-	SB_LIVE_CONFIG, /* config snapshots */
-	SB_LIVE_TXN,	/* SIP transactions */
-	SB_LIVE_INMSG,	/* received messages (struct sip_inmsg) */
-	SB_LIVE_CONN,	/* stream connections (struct tp_conn) */
-	SB_LIVE_AUTH,	/* digest auth and nonce contexts */
-	SB_LIVE_USERS,	/* credential snapshots (struct users) */
-	SB_LIVE_BAN,	/* failure counter and ban tables (struct ban) */
+	SB_LIVE_ALLOC,	 /* blocks from sb_malloc not yet freed */
+	SB_LIVE_ARENA,	 /* open arenas */
+	SB_LIVE_CONFIG,	 /* config snapshots */
+	SB_LIVE_TXN,	 /* SIP transactions */
+	SB_LIVE_INMSG,	 /* received messages (struct sip_inmsg) */
+	SB_LIVE_CONN,	 /* stream connections (struct tp_conn) */
+	SB_LIVE_AUTH,	 /* digest auth and nonce contexts */
+	SB_LIVE_USERS,	 /* credential snapshots (struct users) */
+	SB_LIVE_BAN,	 /* failure counter and ban tables (struct ban) */
+	SB_LIVE_BINDING, /* registered contacts in the location service */
 	SB_LIVE__COUNT
 };
 

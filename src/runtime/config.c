@@ -68,6 +68,7 @@ static void config_free(struct config *c)
 	sb_free(c->data_dir);
 	sb_free(c->user_agent);
 	config_stream_free(c);
+	config_services_free(c);
 	sb_free(c);
 	sb_live_dec(SB_LIVE_CONFIG);
 }
@@ -91,6 +92,7 @@ static int config_new(const char *name, struct config **out)
 	c->max_txns = CONFIG_TXNS_DEFAULT;
 	c->drain_timeout_ms = CONFIG_DRAIN_DEFAULT_MS;
 	config_stream_defaults(c);
+	config_services_defaults(c);
 	c->path = sb_strndup(name, strlen(name));
 	c->data_dir = sb_strndup(dir, sizeof(dir) - 1);
 	c->user_agent = sb_strndup(ua, sizeof(ua) - 1);
@@ -358,6 +360,11 @@ static int load_document(struct loader *ld, yaml_node_t *root)
 	    {"local", on_local},
 	    {"tcp", config_on_tcp},
 	    {"tls", config_on_tls},
+	    {"domains", config_on_domains},
+	    {"auth", config_on_auth},
+	    {"registrar", config_on_registrar},
+	    {"bans", config_on_bans},
+	    {"store", config_on_store},
 	};
 	if (!root)
 		return 0; /* an empty file: all defaults */
@@ -492,6 +499,8 @@ static int finish(struct loader *ld, const struct config_overrides *ov)
 			 c->data_dir, control_socket_name);
 	}
 	rc = config_stream_finish(ld);
+	if (rc == 0)
+		rc = config_services_finish(ld);
 	if (rc != 0)
 		return rc;
 	return ov ? save_overrides(c, ov) : 0;

@@ -26,13 +26,15 @@ enum config_receive {
 };
 
 enum {
-	CONFIG_LISTEN_MAX = 16,	     /* listeners per config */
-	CONFIG_ERR_LEN = 512,	     /* bytes of one error message */
-	CONFIG_ADDR_TEXT = 64,	     /* bytes of "[ipv6]:port" plus NUL */
-	CONFIG_HOST_MAX = 256,	     /* bytes of an advertised host plus NUL */
-	CONFIG_FILE_MAX = 1 << 20,   /* bytes of a config file */
-	CONFIG_WORKERS_MAX = 256,    /* worker threads */
-	CONFIG_SOCKET_PATH_MAX = 107 /* bytes of a unix socket path */
+	CONFIG_LISTEN_MAX = 16,	      /* listeners per config */
+	CONFIG_ERR_LEN = 512,	      /* bytes of one error message */
+	CONFIG_ADDR_TEXT = 64,	      /* bytes of "[ipv6]:port" plus NUL */
+	CONFIG_HOST_MAX = 256,	      /* bytes of an advertised host plus NUL */
+	CONFIG_FILE_MAX = 1 << 20,    /* bytes of a config file */
+	CONFIG_WORKERS_MAX = 256,     /* worker threads */
+	CONFIG_SOCKET_PATH_MAX = 107, /* bytes of a unix socket path */
+	CONFIG_DOMAINS_MAX = 256,     /* entries of `domains` */
+	CONFIG_DOMAIN_MAX = 128	      /* bytes of one domain (a store field) */
 };
 
 /* One `listen` entry, resolved to a bind address. */
@@ -79,6 +81,54 @@ struct config_tls {
 	bool is_server_verified;      /* verify_server (outbound TLS) */
 	uint32_t handshakes_per_turn; /* per worker loop turn; 0 = no cap */
 	bool is_dev_cert;	      /* the development pair was taken */
+};
+
+/* The `auth` section: digest authentication of requests (sip/auth). */
+struct config_auth {
+	uint32_t nonce_lifetime_s;  /* a nonce is good this long */
+	bool is_md5_offered;	    /* algorithms: challenge with MD5 */
+	bool is_sha256_offered;	    /* algorithms: and with SHA-256 */
+	uint32_t challenge_methods; /* bit 1u << enum sip_method for each
+				       method local users must authenticate
+				       with 407 (REGISTER always gets 401) */
+};
+
+/* NAT keep-alives the registrar sends to bindings behind NAT. */
+enum config_keepalive {
+	CONFIG_KEEPALIVE_NONE,
+	CONFIG_KEEPALIVE_OPTIONS,
+	CONFIG_KEEPALIVE_CRLF
+};
+
+/* The `registrar` section (services/registrar). */
+struct config_registrar {
+	uint32_t min_expires_s;	    /* shorter (non-zero): 423 */
+	uint32_t max_expires_s;	    /* longer is shortened */
+	uint32_t default_expires_s; /* when the REGISTER gives none */
+	uint32_t max_bindings;	    /* per AOR, unless the user has its own */
+	uint32_t max_aors;	    /* AORs with bindings; 0 = no limit */
+	enum config_keepalive keepalive;
+	uint32_t keepalive_interval_s; /* between pings of one binding */
+};
+
+/* What happens to requests from a banned source. */
+enum config_ban_action {
+	CONFIG_BAN_DROP, /* nothing is answered */
+	CONFIG_BAN_403	 /* 403 Forbidden */
+};
+
+/* The `bans` section: the password-guessing throttle (services/shield). */
+struct config_bans {
+	uint32_t failures_per_ip;   /* wrong passwords from one source */
+	uint32_t failures_per_user; /* wrong passwords for one user */
+	uint32_t window_s;	    /* counted over this window */
+	uint32_t ban_s;		    /* how long a source stays banned */
+	enum config_ban_action action;
+};
+
+/* The `store` section (store/). */
+struct config_store {
+	uint32_t flush_ms; /* write-behind delay of bindings */
 };
 
 /* A load failure: "file:line:col: key: what is wrong". */
@@ -158,6 +208,21 @@ bool config_tcp_same(const struct config *a, const struct config *b);
 bool config_tls_same(const struct config *a, const struct config *b);
 /* True when a listener uses transport t. */
 bool config_has_transport(const struct config *c, enum config_transport t);
+
+/*
+ * The `domains` list: names switchboard is authoritative for, lower case,
+ * as written (IPv6 in brackets). The listeners' addresses and advertised
+ * hosts are local domains too, without being listed here.
+ */
+size_t config_domain_count(const struct config *c);
+struct slice config_domain_at(const struct config *c, size_t i);
+const struct config_auth *config_auth(const struct config *c);
+const struct config_registrar *config_registrar(const struct config *c);
+const struct config_bans *config_bans(const struct config *c);
+const struct config_store *config_store(const struct config *c);
+
+/* "none", "options", "crlf". */
+const char *config_keepalive_name(enum config_keepalive k);
 
 /* "reader", "reuseport", "single". */
 const char *config_receive_name(enum config_receive r);

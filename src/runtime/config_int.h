@@ -43,6 +43,12 @@ struct config {
 	struct config_tcp tcp;
 	struct config_tls tls; /* strings point into tls_files */
 	char *tls_files[3];    /* owned: certificate, private_key, ca_file */
+	char **domains;	       /* owned, lower case */
+	size_t ndomains;
+	struct config_auth auth;
+	struct config_registrar registrar;
+	struct config_bans bans;
+	struct config_store store;
 	struct saved_overrides ov;
 };
 
@@ -64,6 +70,8 @@ struct loader {
 	bool has_tls;
 	struct config_listen entry; /* the listener mapping being read */
 	bool has_entry_proto;
+	yaml_mark_t registrar_mark; /* the `registrar` section, if given */
+	bool has_registrar;
 };
 
 /* A key of a mapping and what its value does to the snapshot. */
@@ -115,5 +123,22 @@ int config_on_tls(struct loader *ld, const char *key, yaml_node_t *k,
  * development certificate for tls: listeners without one. */
 int config_stream_finish(struct loader *ld);
 void config_stream_free(struct config *c);
+
+/* config_services.c: `domains`, `auth`, `registrar`, `bans`, `store` */
+
+void config_services_defaults(struct config *c);
+int config_on_domains(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v);
+int config_on_auth(struct loader *ld, const char *key, yaml_node_t *k,
+		   yaml_node_t *v);
+int config_on_registrar(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v);
+int config_on_bans(struct loader *ld, const char *key, yaml_node_t *k,
+		   yaml_node_t *v);
+int config_on_store(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v);
+/* Checks across keys of these sections. */
+int config_services_finish(struct loader *ld);
+void config_services_free(struct config *c);
 
 #endif

@@ -382,7 +382,7 @@ int ctl_call(const char *path, const char *cmd, json_t **out, char *err,
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	json_t *req = json_pack("{s:s}", "cmd", cmd);
 	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	char *buf = sb_malloc(CTL_LINE_MAX);
+	char *buf = sb_malloc(CTL_REPLY_MAX);
 	json_error_t jerr;
 	ssize_t n = 0;
 	int fd = -1, rc = 0;
@@ -412,7 +412,7 @@ int ctl_call(const char *path, const char *cmd, json_t **out, char *err,
 			 strerror(-rc));
 		goto out;
 	}
-	n = read_line(fd, buf, CTL_LINE_MAX, now_ms() + CTL_REPLY_TIMEOUT_MS);
+	n = read_line(fd, buf, CTL_REPLY_MAX, now_ms() + CTL_REPLY_TIMEOUT_MS);
 	if (n < 0) {
 		rc = (int)n;
 		snprintf(err, err_len, "%s: no reply: %s", path, strerror(-rc));

@@ -16,6 +16,8 @@
 
 enum {
 	CTL_LINE_MAX = 65536,	    /* bytes of one request line */
+	CTL_REPLY_MAX = 64 << 20,   /* client side: bytes of a reply line
+				       (`bindings` lists every contact) */
 	CTL_CONNS_MAX = 64,	    /* connections at once */
 	CTL_REPLY_TIMEOUT_MS = 5000 /* client side: wait for a reply */
 };

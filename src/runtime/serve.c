@@ -111,8 +111,29 @@ static void answer_stateless(struct wctx *wc, struct sip_inmsg *im)
 }
 
 /*
- * The pipeline on the owner worker: parse with the snapshot's limits, then
- * the transaction layer (which owns the message from there on).
+ * The shield stage (services/dispatch): true when a banned source's
+ * message was dropped or refused with 403 here.
+ */
+static bool screen(struct wctx *wc, struct sip_inmsg *im, bool is_parsed)
+{
+	char via[SERVE_VIA_PARAMS_MAX];
+	enum dispatch_verdict v = dispatch_screen(
+	    wc->dispatch, is_parsed ? &im->msg : NULL, &im->flow);
+
+	if (v == DISPATCH_PASS)
+		return false;
+	if (v == DISPATCH_REFUSE &&
+	    dispatch_refusal(
+		wc->dispatch, &im->msg,
+		tp_via_params(&im->msg, &im->flow, via, sizeof(via)),
+		&wc->out) == 0)
+		send_stateless(wc, im);
+	return true;
+}
+
+/*
+ * The pipeline on the owner worker: parse with the snapshot's limits, the
+ * shield, then the transaction layer (which owns the message from there on).
  */
 static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
 {
@@ -140,7 +161,9 @@ static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
 		log_ctx_push("call_id", slice_make(call_id, n));
 		has_ctx = true;
 	}
-	if (rc != 0) {
+	if (screen(wc, im, rc == 0)) {
+		/* banned: dropped or refused */
+	} else if (rc != 0) {
 		reject(wc, im, &perr, rc);
 	} else if (m->is_request && m->method == SIP_METHOD_OPTIONS &&
 		   config_local(wc->cfg)->is_options_stateless &&
@@ -155,10 +178,17 @@ static void on_inmsg(void *ctx, struct worker *w, struct sip_inmsg *im)
 	sip_inmsg_free(im);
 }
 
-/* On the worker before its loop runs: the stream connections' table. */
+/*
+ * On the worker before its loop runs: the stream connections' table, and
+ * on worker 0 the registrar's housekeeping (expiry, keep-alives).
+ */
 static void on_worker_start(void *ctx, struct worker *w)
 {
-	serve_stream_on_start(ctx, w);
+	struct wctx *wc = ctx;
+
+	serve_stream_on_start(wc, w);
+	if (worker_id(w) == 0 && wc->tl && wc->srv->registrar)
+		registrar_start(wc->srv->registrar, wc->tl, worker_wheel(w));
 }
 
 /*
@@ -169,12 +199,18 @@ static void on_worker_stop(void *ctx, struct worker *w)
 {
 	struct wctx *wc = ctx;
 
+	/* Its pings are transactions of this layer: stop before it goes. */
+	if (worker_id(w) == 0 && wc->srv->registrar)
+		registrar_stop(wc->srv->registrar);
 	serve_stream_on_stop(wc);
 	if (wc->tl)
 		wc->txn_final = *txn_layer_stats(wc->tl);
 	if (wc->local)
 		wc->local_final = *local_stats(wc->local);
+	if (wc->dispatch)
+		wc->dispatch_final = *dispatch_stats(wc->dispatch);
 	wc->tl = txn_layer_free(wc->tl);
+	wc->dispatch = dispatch_free(wc->dispatch);
 	wc->local = local_free(wc->local);
 }
 
@@ -216,6 +252,8 @@ static void job_swap(void *arg)
 	wc->cfg = s->cfg;
 	if (wc->local)
 		local_set_config(wc->local, wc->cfg);
+	if (wc->dispatch)
+		dispatch_set_config(wc->dispatch, wc->cfg);
 	sb_free(s);
 }
 
@@ -238,6 +276,7 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 	    .server = config_user_agent(srv->cfg),
 	    .max_txns = max ? (max + srv->nworkers - 1) / srv->nworkers : 0,
 	};
+	struct dispatch_deps deps = {srv->auth, srv->ban, srv->registrar};
 	int rc;
 
 	wc->srv = srv;
@@ -248,9 +287,11 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 		return rc;
 	worker_set_data(wc->w, wc);
 	rc = local_new(worker_wheel(wc->w), wc->cfg, &wc->local);
+	if (rc == 0)
+		rc = dispatch_new(&deps, wc->local, wc->cfg, &wc->dispatch);
 	if (rc != 0)
 		return rc;
-	to.user = local_txn_user(wc->local);
+	to.user = dispatch_txn_user(wc->dispatch);
 	to.wheel = worker_wheel(wc->w);
 	return txn_layer_new(&to, &wc->tl);
 }
@@ -260,6 +301,7 @@ static void wctx_close(struct wctx *wc)
 {
 	wc->w = worker_free(wc->w);
 	wc->tl = txn_layer_free(wc->tl);
+	wc->dispatch = dispatch_free(wc->dispatch);
 	wc->local = local_free(wc->local);
 	for (size_t i = 0; i < wc->nretired; i++)
 		config_unref(wc->retired[i]);
@@ -410,6 +452,39 @@ static void restart_notes(const struct config *a, const struct config *b)
 		log_warn("reload_needs_restart", "key=data_dir %s", detail);
 }
 
+/*
+ * The services were made with svc (serve_services.c); of their sections,
+ * only domains, bans.action and auth.challenge_methods follow a reload.
+ */
+static void restart_notes_services(const struct config *svc,
+				   const struct config *b)
+{
+	static const char detail[] =
+	    "detail=\"changed in the file; takes effect after a restart\"";
+	const struct config_auth *aa = config_auth(svc), *ab = config_auth(b);
+	const struct config_registrar *ra = config_registrar(svc),
+				      *rb = config_registrar(b);
+	const struct config_bans *ba = config_bans(svc), *bb = config_bans(b);
+
+	if (aa->nonce_lifetime_s != ab->nonce_lifetime_s ||
+	    aa->is_md5_offered != ab->is_md5_offered ||
+	    aa->is_sha256_offered != ab->is_sha256_offered)
+		log_warn("reload_needs_restart", "key=auth %s", detail);
+	if (ra->min_expires_s != rb->min_expires_s ||
+	    ra->max_expires_s != rb->max_expires_s ||
+	    ra->default_expires_s != rb->default_expires_s ||
+	    ra->max_bindings != rb->max_bindings ||
+	    ra->max_aors != rb->max_aors || ra->keepalive != rb->keepalive ||
+	    ra->keepalive_interval_s != rb->keepalive_interval_s)
+		log_warn("reload_needs_restart", "key=registrar %s", detail);
+	if (ba->failures_per_ip != bb->failures_per_ip ||
+	    ba->failures_per_user != bb->failures_per_user ||
+	    ba->window_s != bb->window_s || ba->ban_s != bb->ban_s)
+		log_warn("reload_needs_restart", "key=bans %s", detail);
+	if (config_store(svc)->flush_ms != config_store(b)->flush_ms)
+		log_warn("reload_needs_restart", "key=store %s", detail);
+}
+
 int serve_reload(struct serve *srv, char *err, size_t err_len)
 {
 	struct config_err cerr;
@@ -424,6 +499,8 @@ int serve_reload(struct serve *srv, char *err, size_t err_len)
 		return rc;
 	}
 	restart_notes(srv->cfg, next);
+	if (srv->svc_cfg)
+		restart_notes_services(srv->svc_cfg, next);
 	log_setup(config_log_level(next), config_log_format(next));
 	tp_udp_set_stateless_options(config_local(next)->is_options_stateless);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -549,6 +626,9 @@ static int serve_start(struct serve *srv)
 	if (rc != 0)
 		return rc;
 	srv->nworkers = workers_wanted(srv->cfg);
+	rc = serve_services_open(srv);
+	if (rc != 0)
+		return rc;
 	srv->wctx = sb_calloc(srv->nworkers, sizeof(*srv->wctx));
 	srv->workers = sb_calloc(srv->nworkers, sizeof(*srv->workers));
 	if (!srv->wctx || !srv->workers)
@@ -565,6 +645,8 @@ static int serve_start(struct serve *srv)
 	rc = listeners_open(srv);
 	if (rc == 0)
 		rc = serve_stream_open(srv);
+	if (rc == 0)
+		rc = serve_services_restore(srv);
 	if (rc != 0)
 		return rc;
 	rc = ctl_new(&srv->loop, sock, serve_ctl_command, srv, &srv->ctl);
@@ -603,6 +685,8 @@ static void serve_free(struct serve *srv)
 {
 	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++)
 		srv->wctx[i].w = worker_free(srv->wctx[i].w);
+	/* Bindings hold connection references: before the tables go. */
+	serve_services_close(srv);
 	serve_stream_close(srv);
 	serve_stats_flush(srv);
 	for (size_t i = 0; i < srv->nls; i++)

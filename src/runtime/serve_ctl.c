@@ -1,4 +1,4 @@
-/* Control commands of a running server: stats, reload, version. */
+/* Control commands of a running server: stats, bindings, reload, version. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@ struct wsnap {
 	struct txn_stats txn;
 	struct local_stats local;
 	struct wctx_stats pipe;
+	struct dispatch_stats dispatch;
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	bool is_done;		    /* the worker answered */
@@ -70,6 +71,8 @@ static void job_snap(void *arg)
 	s->txn = wc->tl ? *txn_layer_stats(wc->tl) : wc->txn_final;
 	s->local = wc->local ? *local_stats(wc->local) : wc->local_final;
 	s->pending = wc->local ? local_pending(wc->local) : 0;
+	s->dispatch =
+	    wc->dispatch ? *dispatch_stats(wc->dispatch) : wc->dispatch_final;
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
@@ -207,13 +210,14 @@ static json_t *stream_json(struct serve *srv, const struct tp_conn_stats *c,
 
 static json_t *live_json(void)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "transactions",
-			 (json_int_t)sb_live_get(SB_LIVE_TXN), "connections",
-			 (json_int_t)sb_live_get(SB_LIVE_CONN), "messages",
-			 (json_int_t)sb_live_get(SB_LIVE_INMSG), "configs",
-			 (json_int_t)sb_live_get(SB_LIVE_CONFIG), "arenas",
-			 (json_int_t)sb_live_get(SB_LIVE_ARENA), "allocations",
-			 (json_int_t)sb_live_get(SB_LIVE_ALLOC));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bindings",
+			 (json_int_t)sb_live_get(SB_LIVE_BINDING),
+			 "transactions", (json_int_t)sb_live_get(SB_LIVE_TXN),
+			 "connections", (json_int_t)sb_live_get(SB_LIVE_CONN),
+			 "messages", (json_int_t)sb_live_get(SB_LIVE_INMSG),
+			 "configs", (json_int_t)sb_live_get(SB_LIVE_CONFIG),
+			 "arenas", (json_int_t)sb_live_get(SB_LIVE_ARENA),
+			 "allocations", (json_int_t)sb_live_get(SB_LIVE_ALLOC));
 }
 
 /* The reply to `stats`: counters summed over workers, then per worker. */
@@ -223,6 +227,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	struct local_stats l = {0};
 	struct wctx_stats p = {0};
 	struct tp_conn_stats conns = {0};
+	struct dispatch_stats d = {0};
 	uint32_t pending = 0;
 	uint64_t overflows = 0;
 	json_t *per = json_array(), *o, *udp;
@@ -243,6 +248,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 		p.stream_handed_off += s->pipe.stream_handed_off;
 		p.stream_overflows += s->pipe.stream_overflows;
 		add_conns(&conns, &s->conns);
+		serve_dispatch_stats_add(&d, &s->dispatch);
 		pending += s->pending;
 		json_array_append_new(
 		    per,
@@ -289,6 +295,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	json_object_set_new(o, "stream", stream_json(srv, &conns, &p));
 	json_object_set_new(o, "per_worker", per);
 	json_object_set_new(o, "live", live_json());
+	serve_services_stats(srv, &d, o);
 	return o;
 }
 
@@ -368,10 +375,20 @@ void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
 			ctl_reply_error(req, err);
 	} else if (strcmp(cmd, "version") == 0) {
 		ctl_reply(req, json_pack("{s:s}", "version", SB_VERSION));
+	} else if (strcmp(cmd, "bindings") == 0) {
+		json_t *o = serve_bindings_json(srv);
+		if (o)
+			ctl_reply(req, o);
+		else
+			ctl_reply_error(req, "out of memory");
+	} else if (strcmp(cmd, "users-changed") == 0) {
+		/* `switchboard user` changed the database: read it now. */
+		serve_users_reload(srv, "ctl");
+		ctl_reply(req, json_object());
 	} else {
 		snprintf(err, sizeof(err),
-			 "unknown command \"%.32s\" (known: stats, reload, "
-			 "version)",
+			 "unknown command \"%.32s\" (known: stats, bindings, "
+			 "reload, version, users-changed)",
 			 cmd);
 		ctl_reply_error(req, err);
 	}

@@ -12,9 +12,11 @@
 #include "runtime/config.h"
 #include "runtime/ctl.h"
 #include "runtime/worker.h"
+#include "services/dispatch/dispatch.h"
 #include "services/local/local.h"
 #include "sip/transport/stream.h"
 #include "sip/txn/txn.h"
+#include "store/store.h"
 
 struct serve;
 struct stats_job;
@@ -39,6 +41,7 @@ struct wctx {
 	size_t nretired;
 	struct txn_layer *tl;
 	struct local *local;
+	struct dispatch *dispatch;   /* the layer's transaction user */
 	struct tp_conn_table *table; /* stream connections; made on the
 					worker, freed after it (main) */
 	int stream_err;		     /* on_start's outcome, for the main
@@ -48,6 +51,7 @@ struct wctx {
 	struct wctx_stats stats;
 	struct txn_stats txn_final;	/* the layer's, kept at its end */
 	struct local_stats local_final; /* the service's, kept at its end */
+	struct dispatch_stats dispatch_final; /* the dispatcher's, likewise */
 	bool is_draining;
 	_Atomic uint32_t pending_pub; /* local_pending, published */
 	_Atomic bool has_seen_drain;  /* the drain reached this worker */
@@ -62,7 +66,13 @@ struct serve {
 	struct stats_job *done; /* lock: stats_lock */
 	bool is_stats_open;	/* lock: stats_lock */
 	struct ctl *ctl;
-	struct config *cfg; /* current snapshot (main thread) */
+	struct config *cfg;	     /* current snapshot (main thread) */
+	struct config *svc_cfg;	     /* the first snapshot: what the services
+					below were made with (restart to change) */
+	struct store *store;	     /* bindings and users; its own thread */
+	struct auth_ctx *auth;	     /* shared by the workers */
+	struct ban *ban;	     /* shared by the workers */
+	struct registrar *registrar; /* shared; housekeeping on worker 0 */
 	unsigned nworkers;
 	struct wctx *wctx;	 /* [nworkers] */
 	struct worker **workers; /* [nworkers], for the listeners */
@@ -101,6 +111,27 @@ int serve_stream_wait(struct serve *srv, unsigned started);
 void serve_stream_on_stop(struct wctx *wc);
 /* After the workers are freed: tables, the stream, the TLS context. */
 void serve_stream_close(struct serve *srv);
+
+/* serve_services.c: store, subscribers, auth, bans, registrar */
+
+/* Main thread, before the workers are made: open the store, load the
+ * users (waiting for them), make the auth context, the ban list and the
+ * registrar. Returns 0 or an error (logged). */
+int serve_services_open(struct serve *srv);
+/* Main thread, once the listeners exist and before any traffic: restore
+ * the persisted bindings (waiting for them). Returns 0 or an error. */
+int serve_services_restore(struct serve *srv);
+/* After the workers stopped, before the stream connections go. */
+void serve_services_close(struct serve *srv);
+/* Read the users again and publish them (any thread; asynchronous). */
+void serve_users_reload(struct serve *srv, const char *why);
+/* `ctl bindings`: every live binding, or NULL (out of memory). */
+json_t *serve_bindings_json(struct serve *srv);
+/* Add the auth, bans, registrar and store counters to a stats reply. */
+void serve_services_stats(struct serve *srv, const struct dispatch_stats *d,
+			  json_t *o);
+void serve_dispatch_stats_add(struct dispatch_stats *sum,
+			      const struct dispatch_stats *s);
 
 /* serve_ctl.c: the control commands and the counters they report. */
 void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,

@@ -123,6 +123,18 @@ int store_bindings_load(struct store *s, int64_t now, void *target,
 int store_binding_put(struct store *s, const struct store_binding *b);
 int store_binding_del(struct store *s, const char *aor, const char *contact);
 
+/* Counters since store_open(); any thread, relaxed reads. */
+struct store_stats {
+	uint64_t queued;	  /* requests waiting for the thread now */
+	uint64_t writes;	  /* binding writes committed */
+	uint64_t commits;	  /* write transactions committed */
+	uint64_t commit_errors;	  /* failed commits (retried) */
+	uint64_t reads;		  /* reads run */
+	uint64_t refused;	  /* calls refused with -ENOBUFS */
+	uint64_t outside_changes; /* commits by other processes noticed */
+};
+void store_stats_get(struct store *s, struct store_stats *out);
+
 /*
  * Synchronous subscriber administration for `switchboard user`: opens the
  * database directly (no thread; created and migrated as needed), safe

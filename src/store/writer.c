@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -98,7 +99,15 @@ struct store {
 	uint64_t flush_due_ms;	 /* thread: monotonic, when npending > 0 */
 	uint64_t poll_due_ms;	 /* thread: next data_version check */
 	int64_t data_version;	 /* thread: last seen */
+	/* Counters, relaxed atomics (store_stats_get) */
+	_Atomic uint64_t writes, commits, commit_errors, reads, refused,
+	    outside_changes;
 };
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 static void destroy(struct store *s)
 {
@@ -243,6 +252,7 @@ static int flush_batch(struct store *s)
 	s->npending -= n;
 	rc = commit(s, batch);
 	if (rc != 0) {
+		count(&s->commit_errors, 1);
 		log_error("flush_failed", "path=%s writes=%zu error=\"%s\"",
 			  esc_path(s, tmp, sizeof(tmp)), n,
 			  sqlite3_errmsg(s->db));
@@ -252,6 +262,8 @@ static int flush_batch(struct store *s)
 		}
 		return rc;
 	}
+	count(&s->commits, 1);
+	count(&s->writes, n);
 	log_debug("flushed", "path=%s writes=%zu ms=%llu",
 		  esc_path(s, tmp, sizeof(tmp)), n,
 		  (unsigned long long)(now_ms() - start));
@@ -365,6 +377,7 @@ static void run_read(struct store *s, struct job *j)
 	sqlite3_stmt *st;
 	int rc;
 
+	count(&s->reads, 1);
 	if (j->kind == JOB_USERS) {
 		read_rows(s, s->st[ST_USERS], sizeof(struct store_user),
 			  user_row, j);
@@ -425,6 +438,7 @@ static void poll_changes(struct store *s)
 	if (v == s->data_version)
 		return;
 	s->data_version = v;
+	count(&s->outside_changes, 1);
 	log_info("changed_outside", "path=%s", esc_path(s, tmp, sizeof(tmp)));
 	if (s->o.on_users_changed)
 		s->o.on_users_changed(s->o.ctx);
@@ -490,6 +504,7 @@ static int enqueue(struct store *s, struct job *j, bool is_urgent)
 		rc = -ESHUTDOWN;
 	} else if (s->queued >= s->o.queue_max) {
 		rc = -ENOBUFS;
+		count(&s->refused, 1);
 	} else {
 		if (s->tail)
 			s->tail->next = j;
@@ -715,4 +730,19 @@ int store_binding_del(struct store *s, const char *aor, const char *contact)
 	memcpy(j->b.contact, contact, strlen(contact) + 1);
 	j->hash = key_hash(j->b.aor, j->b.contact);
 	return enqueue(s, j, false);
+}
+
+void store_stats_get(struct store *s, struct store_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	out->queued = s->queued;
+	pthread_mutex_unlock(&s->lock);
+	out->writes = atomic_load_explicit(&s->writes, memory_order_relaxed);
+	out->commits = atomic_load_explicit(&s->commits, memory_order_relaxed);
+	out->commit_errors =
+	    atomic_load_explicit(&s->commit_errors, memory_order_relaxed);
+	out->reads = atomic_load_explicit(&s->reads, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&s->refused, memory_order_relaxed);
+	out->outside_changes =
+	    atomic_load_explicit(&s->outside_changes, memory_order_relaxed);
 }

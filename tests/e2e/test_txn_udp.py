@@ -294,7 +294,8 @@ def test_ctl_stats_match_traffic(start_server):
         for i in range(50):
             assert c.ask("OPTIONS", call_id="stats-%d@e2e" % i).status == \
                 200
-        assert c.ask("REGISTER").status == 405
+        # The listener's address is one of our domains: a challenge.
+        assert c.ask("REGISTER").status == 401
         assert c.ask("OPTIONS", version="SIP/3.0").status == 505
         c.send(b"\r\n\r\n")
         c.assert_silent_then_alive()

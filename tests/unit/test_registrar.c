@@ -850,6 +850,36 @@ static void test_registrar_keepalive_options(void **state)
 	advance(64 * T1);
 }
 
+/* A ping's answer reaches the housekeeping worker: its Call-ID hashes
+ * there (handoff.h routes by hash % workers). */
+static void test_registrar_keepalive_call_id_owner(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow udp = flow(SIP_TP_UDP, "203.0.113.5", 40000);
+	size_t first;
+
+	f->ro.keepalive = REGISTRAR_KEEPALIVE_OPTIONS;
+	f->ro.keepalive_interval_s = 1;
+	f->ro.location_shards = 1;
+	f->ro.workers = 7;
+	f->ro.owner = 5;
+	open_registrar(f);
+	assert_int_equal(registrar_start(f->r, f->tl, &f->wheel), 0);
+	assert_int_equal(
+	    reg_from(&udp, "c1@ua", 1, "Contact: <sip:a@10.0.0.5:5060>\r\n"),
+	    200);
+	first = f->nsent;
+	advance(5000);
+	assert_true(count_pings(first) >= 4);
+	for (size_t i = first; i < f->nsent; i++) {
+		struct sip_msg *m = sent_msg((long)i);
+		if (m->is_request && m->method == SIP_METHOD_OPTIONS)
+			assert_int_equal(slice_hash(m->call_id) % 7, 5);
+	}
+	registrar_stop(f->r);
+	advance(64 * T1);
+}
+
 static void test_registrar_keepalive_crlf(void **state)
 {
 	struct fx *f = *state;
@@ -1020,6 +1050,7 @@ int main(void)
 	    T(test_registrar_restore),
 	    T(test_registrar_nat_detection),
 	    T(test_registrar_keepalive_options),
+	    T(test_registrar_keepalive_call_id_owner),
 	    T(test_registrar_keepalive_crlf),
 	    T(test_registrar_bad_requests),
 	    T(test_registrar_store_round_trip),

@@ -52,10 +52,11 @@ struct local {
 
 /*
  * The methods this server answers on purpose (RFC 3261 8.2.1): OPTIONS gets
- * a 200, ACK is absorbed, CANCEL and BYE get 481 since no transaction or
+ * a 200, REGISTER goes to the registrar (services/dispatch) before it could
+ * reach us, ACK is absorbed, CANCEL and BYE get 481 since no transaction or
  * dialog exists yet. The one list used for every Allow header we send.
  */
-#define LOCAL_ALLOW "OPTIONS, ACK, CANCEL, BYE"
+#define LOCAL_ALLOW "OPTIONS, REGISTER, ACK, CANCEL, BYE"
 
 static const char allow_hdr[] = "Allow: " LOCAL_ALLOW "\r\n";
 
@@ -404,6 +405,11 @@ void local_set_config(struct local *l, const struct config *cfg)
 void local_set_draining(struct local *l, bool is_draining)
 {
 	l->is_draining = is_draining;
+}
+
+bool local_is_draining(const struct local *l)
+{
+	return l->is_draining;
 }
 
 struct txn_user local_txn_user(struct local *l)

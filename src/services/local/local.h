@@ -74,6 +74,7 @@ int local_new(struct wheel *wheel, const struct config *cfg,
 struct local *local_free(struct local *l);
 void local_set_config(struct local *l, const struct config *cfg);
 void local_set_draining(struct local *l, bool is_draining);
+bool local_is_draining(const struct local *l);
 /* The callbacks for txn_layer_opts.user, bound to l. */
 struct txn_user local_txn_user(struct local *l);
 /* Transactions still waiting for our final response. */

@@ -14,9 +14,10 @@
 #define LOG_MODULE "registrar"
 
 enum {
-	REG_PING_MAX_LEN = 4096, /* bytes of an OPTIONS ping */
-	REG_BRANCH_LEN = 32,	 /* bytes for txn_branch_new() */
-	REG_RANDOM_SKIP = 7,	 /* "z9hG4bK" before a branch's random part */
+	REG_PING_MAX_LEN = 4096,  /* bytes of an OPTIONS ping */
+	REG_BRANCH_LEN = 32,	  /* bytes for txn_branch_new() */
+	REG_RANDOM_SKIP = 7,	  /* "z9hG4bK" before a branch's random part */
+	REG_CALL_ID_TRIES = 4096, /* Call-IDs tried for the owner's hash */
 	REG_NAME_ADDR_MAX = LOCATION_URI_MAX + 64, /* "<sip:...>" of a ping */
 	REG_PING_ESC = 96 /* bytes of an escaped AOR in a log line */
 };
@@ -71,6 +72,15 @@ static void on_ping_response(void *arg, struct txn *t, int err,
 	ping_free(p);
 }
 
+/* Whether a Call-ID made from branch b hashes to the housekeeping worker. */
+static bool is_owned(const struct registrar *r, struct slice b)
+{
+	struct slice id =
+	    slice_make(b.p + REG_RANDOM_SKIP, b.len - REG_RANDOM_SKIP);
+
+	return r->o.workers <= 1 || slice_hash(id) % r->o.workers == r->o.owner;
+}
+
 static int ping_build(const struct registrar *r,
 		      const struct location_binding *b, struct buf *out)
 {
@@ -84,6 +94,11 @@ static int ping_build(const struct registrar *r,
 	struct slice host = l ? tp_listener_host(l) : r->o.keepalive_host;
 	struct slice t = txn_branch_new(tag, sizeof(tag));
 	struct slice c = txn_branch_new(id, sizeof(id));
+
+	/* Its answer is handed to the worker its Call-ID hashes to
+	 * (handoff.h): pick one that hashes to ours. */
+	for (unsigned i = 0; i < REG_CALL_ID_TRIES && !is_owned(r, c); i++)
+		c = txn_branch_new(id, sizeof(id));
 
 	if (host.len == 0)
 		return -EADDRNOTAVAIL;

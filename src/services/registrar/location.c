@@ -186,6 +186,7 @@ struct binding *loc_binding_new(struct location *loc, const struct loc_proto *p)
 	put_text(t, p->instance, &b->instance_len);
 	loc_count(&loc->bytes, (int64_t)b_bytes(b));
 	loc_count(&loc->bindings, 1);
+	sb_live_inc(SB_LIVE_BINDING);
 	return b;
 }
 
@@ -195,6 +196,7 @@ struct binding *loc_binding_free(struct location *loc, struct binding *b)
 	loc_count(&loc->bindings, -1);
 	tp_flow_clear(&b->flow);
 	sb_free(b);
+	sb_live_dec(SB_LIVE_BINDING);
 	return NULL;
 }
 

@@ -68,6 +68,9 @@ struct registrar_opts {
 	registrar_clock_fn clock;	 /* NULL: location_time_now() */
 	void *clock_ctx;
 	txn_send_fn send; /* CRLF pings; NULL: tp_send */
+	uint32_t workers; /* OPTIONS pings get Call-IDs that hash to */
+	uint32_t owner;	  /* worker `owner` of `workers` (handoff.h), the
+			     registrar_start() one; 0 workers: any */
 };
 
 static inline struct registrar_opts registrar_opts_default(void)

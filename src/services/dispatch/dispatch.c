@@ -1,0 +1,405 @@
+/* The dispatcher: bans first, then REGISTER to digest auth and the registrar.
+ */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "services/dispatch/dispatch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "runtime/config.h"
+#include "services/users/users.h"
+#include "sip/msg/build.h"
+
+#define LOG_MODULE "dispatch"
+
+enum {
+	DISPATCH_EXTRA_MAX = 4096, /* bytes of the challenge header lines */
+	DISPATCH_ADDR_TEXT = 64,   /* bytes of "[ipv6]:port" plus NUL */
+	DISPATCH_LOG_ESC = 96,	   /* bytes of an escaped value in a log */
+	DISPATCH_TAG_LEN = 10	   /* "sb" and 8 hex digits */
+};
+
+struct dispatch {
+	struct dispatch_deps deps; /* shared, borrowed */
+	struct local *local;	   /* this worker's, borrowed */
+	struct txn_user lu;	   /* the local service's callbacks */
+	const struct config *cfg;  /* snapshot for new requests, borrowed */
+	struct buf extra;	   /* challenge lines; reused */
+	struct dispatch_stats stats;
+};
+
+/* An IP literal ("192.0.2.1", "[2001:db8::1]") as an address. */
+static bool host_ip(struct slice host, struct sip_addr *out)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+
+	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
+		host = slice_make(host.p + 1, host.len - 2);
+	if (host.len == 0 || host.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, host.p, host.len);
+	tmp[host.len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, tmp, &out->in.sin_addr) == 1) {
+		out->in.sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, tmp, &out->in6.sin6_addr) == 1) {
+		out->in6.sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* The same IP address, ports aside; an unspecified one matches nothing. */
+static bool ip_eq(const struct sip_addr *a, const struct sockaddr *b)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (a->sa.sa_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+		return b4->sin_addr.s_addr != htonl(INADDR_ANY) &&
+		       a->in.sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+		return memcmp(&b6->sin6_addr, &any6, sizeof(any6)) != 0 &&
+		       memcmp(&a->in6.sin6_addr, &b6->sin6_addr,
+			      sizeof(any6)) == 0;
+	}
+	return false;
+}
+
+/* host names name (case-insensitive), or both are the same IP address. */
+static bool host_eq(struct slice host, bool is_ip, const struct sip_addr *ip,
+		    struct slice name)
+{
+	struct sip_addr other;
+
+	if (slice_caseeq(host, name))
+		return true;
+	return is_ip && host_ip(name, &other) && ip_eq(ip, &other.sa);
+}
+
+static const char *addr_text(const struct sip_addr *a, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	sip_addr_ip(a, ip, sizeof(ip));
+	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 ip, sip_addr_port(a));
+	return out;
+}
+
+/*
+ * A To tag that is the same for every retransmission of a request we
+ * answer without a transaction (RFC 3261 8.2.6.2): a hash of its Call-ID,
+ * From tag and CSeq.
+ */
+static struct slice stateless_tag(const struct sip_msg *m,
+				  char out[DISPATCH_TAG_LEN + 1])
+{
+	uint32_t h = slice_hash(m->call_id) ^ m->cseq.num * 2654435761u;
+
+	if (m->from)
+		h ^= slice_hash(m->from->tag) * 40503u;
+	snprintf(out, DISPATCH_TAG_LEN + 1, "sb%08x", h);
+	return slice_make(out, DISPATCH_TAG_LEN);
+}
+
+static void reply(struct dispatch *d, struct txn *t, uint16_t status,
+		  struct slice reason, struct slice extra)
+{
+	struct sip_reply_opts o = {
+	    .status = status,
+	    .reason = reason,
+	    .extra = extra,
+	    .server = config_user_agent(d->cfg),
+	};
+	int rc = txn_reply(t, &o);
+
+	if (rc != 0)
+		log_warn("reply_failed",
+			 "method=REGISTER status=%u error=\"%s\"", status,
+			 sb_strerror(rc));
+}
+
+/* RFC 3261 22.4: 401 with a fresh nonce for realm. */
+static void challenge(struct dispatch *d, struct txn *t, struct slice realm,
+		      bool is_stale, int64_t now_s)
+{
+	int rc;
+
+	buf_reset(&d->extra);
+	rc = auth_challenge(d->deps.auth, AUTH_WWW, realm, is_stale, now_s,
+			    &d->extra);
+	if (rc != 0) {
+		d->stats.errors++;
+		log_warn("challenge_failed", "error=\"%s\"", sb_strerror(rc));
+		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+		return;
+	}
+	reply(d, t, auth_kind_status(AUTH_WWW), slice_make(NULL, 0),
+	      buf_slice(&d->extra));
+}
+
+/* Authenticated: the registrar answers for the user's AOR. */
+static void registered(struct dispatch *d, struct txn *t, struct sip_msg *req,
+		       const struct auth_result *r)
+{
+	const struct users_entry *e = users_entry_of(r->cred);
+	char aor[LOCATION_AOR_MAX + 1];
+	int n, rc;
+
+	ban_success(d->deps.ban, &txn_flow(t)->remote.sa, r->username);
+	n = snprintf(aor, sizeof(aor), SL_FMT "@" SL_FMT, SL_ARG(e->user),
+		     SL_ARG(e->domain));
+	if (n < 0 || (size_t)n >= sizeof(aor)) {
+		d->stats.errors++;
+		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+		return;
+	}
+	d->stats.authenticated++;
+	rc = registrar_handle(d->deps.registrar, t, req,
+			      slice_make(aor, (size_t)n), e->max_bindings);
+	if (rc < 0) {
+		d->stats.errors++;
+		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+	}
+}
+
+/* A wrong password (or user): count it; true when it got the source banned
+ * and the answer is 403. */
+static bool guessed(struct dispatch *d, struct txn *t,
+		    const struct auth_result *r, int64_t now_s)
+{
+	const struct sip_addr *src = &txn_flow(t)->remote;
+	char at[DISPATCH_ADDR_TEXT], u[DISPATCH_LOG_ESC];
+
+	if (!auth_result_is_guess(r) ||
+	    !ban_fail(d->deps.ban, &src->sa, r->username, now_s))
+		return false;
+	log_info("banned", "src=%s user=%s", addr_text(src, at, sizeof(at)),
+		 log_esc(r->username, u, sizeof(u)));
+	d->stats.bans++;
+	if (config_bans(d->cfg)->action != CONFIG_BAN_403)
+		return false; /* t still needs a final answer: the 401 */
+	reply(d, t, 403, slice_make(NULL, 0), slice_make(NULL, 0));
+	return true;
+}
+
+/*
+ * RFC 3261 10.3: step 1 (are we the registrar for the Request-URI's
+ * domain?), step 3 (authenticate, realm = the domain), then the registrar
+ * does the rest with the AOR of the credentials.
+ */
+static void on_register(struct dispatch *d, struct txn *t, struct sip_msg *req)
+{
+	const struct sip_uri *ru = &req->ruri;
+	char realm_buf[CONFIG_DOMAIN_MAX], at[DISPATCH_ADDR_TEXT];
+	struct auth_verify_opts vo;
+	struct auth_result r;
+	struct slice realm;
+	struct users *snap;
+	int64_t now_s = (int64_t)time(NULL);
+	int rc;
+
+	if ((ru->scheme != SIP_URI_SIP && ru->scheme != SIP_URI_SIPS) ||
+	    ru->host.len == 0 || ru->host.len > sizeof(realm_buf) ||
+	    !dispatch_is_local_domain(d->cfg, ru->host)) {
+		d->stats.not_authoritative++;
+		reply(d, t, 403, SL("Not Authoritative"), slice_make(NULL, 0));
+		return;
+	}
+	realm = slice_lower(ru->host, realm_buf);
+	snap = users_current();
+	vo = (struct auth_verify_opts){
+	    .kind = AUTH_WWW,
+	    .realm = realm,
+	    .lookup = users_auth_lookup,
+	    .lookup_arg = snap,
+	    .now_s = now_s,
+	};
+	rc = auth_verify(d->deps.auth, req, &vo, &r);
+	if (rc != 0) {
+		d->stats.errors++;
+		log_warn("auth_failed", "error=\"%s\"", sb_strerror(rc));
+		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+		users_unref(snap);
+		return;
+	}
+	log_debug("auth", "src=%s verdict=%s reason=%s",
+		  addr_text(&txn_flow(t)->remote, at, sizeof(at)),
+		  auth_verdict_name(r.verdict), auth_reason_name(r.reason));
+	switch (r.verdict) {
+	case AUTH_OK:
+		registered(d, t, req, &r);
+		break;
+	case AUTH_CHALLENGE:
+		d->stats.challenged++;
+		challenge(d, t, realm, false, now_s);
+		break;
+	case AUTH_STALE:
+		d->stats.stale++;
+		challenge(d, t, realm, true, now_s);
+		break;
+	case AUTH_FAIL:
+		if (r.reason == AUTH_REASON_NONCE) {
+			/* RFC 7616 3.3: a nonce we cannot use (one from
+			 * before a restart): retry without asking the user.
+			 * Checked before any user lookup: says nothing. */
+			d->stats.stale++;
+			challenge(d, t, realm, true, now_s);
+			break;
+		}
+		/* The same answer as a first request: nothing to learn. */
+		d->stats.failed++;
+		if (!guessed(d, t, &r, now_s))
+			challenge(d, t, realm, false, now_s);
+		break;
+	default:
+		d->stats.malformed++;
+		reply(d, t, 400, SL("Bad Authorization"), slice_make(NULL, 0));
+		break;
+	}
+	users_unref(snap);
+}
+
+static void on_request(void *ctx, struct txn *t, struct sip_msg *req)
+{
+	struct dispatch *d = ctx;
+
+	/* Draining: the local service answers 503 to everything. */
+	if (req->method != SIP_METHOD_REGISTER || local_is_draining(d->local)) {
+		d->lu.on_request(d->lu.ctx, t, req);
+		return;
+	}
+	on_register(d, t, req);
+}
+
+static void on_cancel(void *ctx, struct txn *t)
+{
+	struct dispatch *d = ctx;
+
+	d->lu.on_cancel(d->lu.ctx, t);
+}
+
+static void on_timeout(void *ctx, struct txn *t)
+{
+	struct dispatch *d = ctx;
+
+	if (d->lu.on_timeout)
+		d->lu.on_timeout(d->lu.ctx, t);
+}
+
+static void on_stray(void *ctx, struct sip_inmsg *im)
+{
+	struct dispatch *d = ctx;
+
+	d->lu.on_stray(d->lu.ctx, im);
+}
+
+bool dispatch_is_local_domain(const struct config *cfg, struct slice host)
+{
+	struct sip_addr ip;
+	bool is_ip = host_ip(host, &ip);
+
+	for (size_t i = 0; i < config_domain_count(cfg); i++)
+		if (host_eq(host, is_ip, &ip, config_domain_at(cfg, i)))
+			return true;
+	for (size_t i = 0; i < config_listen_count(cfg); i++) {
+		const struct config_listen *l = config_listen_at(cfg, i);
+		if (is_ip && ip_eq(&ip, (const struct sockaddr *)&l->addr))
+			return true;
+		if (l->advertise[0] &&
+		    host_eq(host, is_ip, &ip, slice_cstr(l->advertise)))
+			return true;
+	}
+	return false;
+}
+
+enum dispatch_verdict dispatch_screen(struct dispatch *d,
+				      const struct sip_msg *m,
+				      const struct sip_flow *flow)
+{
+	if (!ban_check(d->deps.ban, &flow->remote.sa, (int64_t)time(NULL)))
+		return DISPATCH_PASS;
+	if (!m || !m->is_request || m->method == SIP_METHOD_ACK ||
+	    config_bans(d->cfg)->action != CONFIG_BAN_403) {
+		d->stats.banned_dropped++;
+		return DISPATCH_DROP;
+	}
+	d->stats.banned_refused++;
+	return DISPATCH_REFUSE;
+}
+
+int dispatch_refusal(struct dispatch *d, const struct sip_msg *m,
+		     struct slice via_params, struct buf *out)
+{
+	char tag[DISPATCH_TAG_LEN + 1];
+	struct sip_reply_opts o = {
+	    .status = 403,
+	    .to_tag = stateless_tag(m, tag),
+	    .server = config_user_agent(d->cfg),
+	    .via_params = via_params,
+	};
+
+	buf_reset(out);
+	return sip_reply_build(out, m, &o);
+}
+
+int dispatch_new(const struct dispatch_deps *deps, struct local *local,
+		 const struct config *cfg, struct dispatch **out)
+{
+	struct dispatch *d;
+
+	if (!deps->auth || !deps->ban || !deps->registrar || !local || !cfg)
+		return -EINVAL;
+	if (!(d = sb_calloc(1, sizeof(*d))))
+		return -ENOMEM;
+	d->deps = *deps;
+	d->local = local;
+	d->lu = local_txn_user(local);
+	d->cfg = cfg;
+	buf_init(&d->extra, DISPATCH_EXTRA_MAX);
+	*out = d;
+	return 0;
+}
+
+struct dispatch *dispatch_free(struct dispatch *d)
+{
+	if (!d)
+		return NULL;
+	buf_close(&d->extra);
+	sb_free(d);
+	return NULL;
+}
+
+void dispatch_set_config(struct dispatch *d, const struct config *cfg)
+{
+	d->cfg = cfg;
+}
+
+struct txn_user dispatch_txn_user(struct dispatch *d)
+{
+	return (struct txn_user){
+	    .on_request = on_request,
+	    .on_cancel = on_cancel,
+	    .on_timeout = on_timeout,
+	    .on_stray = on_stray,
+	    .ctx = d,
+	};
+}
+
+const struct dispatch_stats *dispatch_stats(const struct dispatch *d)
+{
+	return &d->stats;
+}
