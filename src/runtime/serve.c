@@ -122,6 +122,15 @@ static bool screen(struct wctx *wc, struct sip_inmsg *im, bool is_parsed)
 
 	if (v == DISPATCH_PASS)
 		return false;
+	if (v == DISPATCH_CHALLENGE) {
+		if (dispatch_challenge(
+			wc->dispatch, &im->msg,
+			tp_via_params(&im->msg, &im->flow, via, sizeof(via)),
+			&wc->out) != 0)
+			return false; /* the transaction path will answer */
+		send_stateless(wc, im);
+		return true;
+	}
 	if (v == DISPATCH_REFUSE &&
 	    dispatch_refusal(
 		wc->dispatch, &im->msg,

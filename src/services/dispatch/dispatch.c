@@ -326,12 +326,26 @@ bool dispatch_is_local_domain(const struct config *cfg, struct slice host)
 	return false;
 }
 
+/* A REGISTER to our domain with no credentials at all: 401, no state. */
+static bool wants_challenge(struct dispatch *d, const struct sip_msg *m)
+{
+	const struct sip_uri *ru = &m->ruri;
+
+	return m && m->is_request && m->method == SIP_METHOD_REGISTER &&
+	       !sip_msg_hdr(m, SIP_HDR_AUTHORIZATION) &&
+	       !local_is_draining(d->local) &&
+	       (ru->scheme == SIP_URI_SIP || ru->scheme == SIP_URI_SIPS) &&
+	       ru->host.len > 0 && ru->host.len <= CONFIG_DOMAIN_MAX - 1 &&
+	       dispatch_is_local_domain(d->cfg, ru->host);
+}
+
 enum dispatch_verdict dispatch_screen(struct dispatch *d,
 				      const struct sip_msg *m,
 				      const struct sip_flow *flow)
 {
 	if (!ban_check(d->deps.ban, &flow->remote.sa, (int64_t)time(NULL)))
-		return DISPATCH_PASS;
+		return m && wants_challenge(d, m) ? DISPATCH_CHALLENGE
+						  : DISPATCH_PASS;
 	if (!m || !m->is_request || m->method == SIP_METHOD_ACK ||
 	    config_bans(d->cfg)->action != CONFIG_BAN_403) {
 		d->stats.banned_dropped++;
@@ -354,6 +368,32 @@ int dispatch_refusal(struct dispatch *d, const struct sip_msg *m,
 
 	buf_reset(out);
 	return sip_reply_build(out, m, &o);
+}
+
+int dispatch_challenge(struct dispatch *d, const struct sip_msg *m,
+		       struct slice via_params, struct buf *out)
+{
+	char tag[DISPATCH_TAG_LEN + 1], realm_buf[CONFIG_DOMAIN_MAX];
+	struct slice realm = slice_lower(m->ruri.host, realm_buf);
+	struct sip_reply_opts o = {
+	    .status = (uint16_t)auth_kind_status(AUTH_WWW),
+	    .to_tag = stateless_tag(m, tag),
+	    .server = config_user_agent(d->cfg),
+	    .via_params = via_params,
+	};
+	int rc;
+
+	buf_reset(&d->extra);
+	rc = auth_challenge(d->deps.auth, AUTH_WWW, realm, false,
+			    (int64_t)time(NULL), &d->extra);
+	if (rc != 0)
+		return rc;
+	o.extra = buf_slice(&d->extra);
+	buf_reset(out);
+	rc = sip_reply_build(out, m, &o);
+	if (rc == 0)
+		d->stats.challenged++;
+	return rc;
 }
 
 int dispatch_new(const struct dispatch_deps *deps, struct local *local,

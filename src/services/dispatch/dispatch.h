@@ -82,18 +82,23 @@ void dispatch_set_config(struct dispatch *d, const struct config *cfg);
 struct txn_user dispatch_txn_user(struct dispatch *d);
 
 enum dispatch_verdict {
-	DISPATCH_PASS,	/* go on: the transaction layer */
-	DISPATCH_DROP,	/* forget the message */
-	DISPATCH_REFUSE /* answer 403 without a transaction (dispatch_refusal)
-			 */
+	DISPATCH_PASS,	   /* go on: the transaction layer */
+	DISPATCH_DROP,	   /* forget the message */
+	DISPATCH_REFUSE,   /* answer 403 without a transaction
+			      (dispatch_refusal) */
+	DISPATCH_CHALLENGE /* answer 401 without a transaction
+			      (dispatch_challenge) */
 };
 
 /*
- * The shield stage, before any transaction exists: is m (parsed, or NULL
- * when it failed to parse) from flow's source banned? A banned request
- * other than ACK is refused when bans.action is 403, else dropped;
- * responses and unparsed messages are dropped. Counts what it decided.
- * Worker thread.
+ * The stage before any transaction exists. Is m (parsed, or NULL when it
+ * failed to parse) from flow's source banned? A banned request other than
+ * ACK is refused when bans.action is 403, else dropped; responses and
+ * unparsed messages are dropped. Otherwise a REGISTER for one of our
+ * domains that carries no Authorization at all gets its 401 here, with no
+ * transaction (a retransmission simply gets a fresh challenge, as a
+ * stateless registrar does): the verdict is DISPATCH_CHALLENGE. Counts
+ * what it decided. Worker thread.
  */
 enum dispatch_verdict dispatch_screen(struct dispatch *d,
 				      const struct sip_msg *m,
@@ -106,6 +111,15 @@ enum dispatch_verdict dispatch_screen(struct dispatch *d,
  */
 int dispatch_refusal(struct dispatch *d, const struct sip_msg *m,
 		     struct slice via_params, struct buf *out);
+
+/*
+ * The 401 for a REGISTER screened as DISPATCH_CHALLENGE: a fresh nonce for
+ * the Request-URI's domain, a To tag the same for each retransmission,
+ * into out (reset first); via_params as for sip_reply_opts. Returns 0 or
+ * an error (the caller then passes m to the transaction layer).
+ */
+int dispatch_challenge(struct dispatch *d, const struct sip_msg *m,
+		       struct slice via_params, struct buf *out);
 
 /*
  * Whether host (a Request-URI host: name, IPv4 or "[IPv6]") is one of the
