@@ -284,12 +284,17 @@ static json_t *auth_json(struct serve *srv, const struct dispatch_stats *d)
 		json_object_set_new(r, auth_reason_name((enum auth_reason)i),
 				    json_integer((json_int_t)a.reasons[i]));
 	return json_pack(
-	    "{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}",
 	    "verdicts", v, "reasons", r, "digests", (json_int_t)a.digests,
 	    "challenges", (json_int_t)a.challenges, "challenged",
-	    (json_int_t)d->challenged, "stale", (json_int_t)d->stale, "failed",
-	    (json_int_t)d->failed, "malformed", (json_int_t)d->malformed,
-	    "authenticated", (json_int_t)d->authenticated, "not_authoritative",
+	    (json_int_t)d->challenged, "proxy_challenged",
+	    (json_int_t)d->proxy_challenged, "proxy_authenticated",
+	    (json_int_t)d->proxy_authenticated, "identity_mismatch",
+	    (json_int_t)d->identity_mismatch, "stale", (json_int_t)d->stale,
+	    "failed", (json_int_t)d->failed, "malformed",
+	    (json_int_t)d->malformed, "authenticated",
+	    (json_int_t)d->authenticated, "not_authoritative",
 	    (json_int_t)d->not_authoritative, "errors", (json_int_t)d->errors);
 }
 
@@ -363,6 +368,9 @@ void serve_dispatch_stats_add(struct dispatch_stats *sum,
 	sum->banned_refused += s->banned_refused;
 	sum->not_authoritative += s->not_authoritative;
 	sum->challenged += s->challenged;
+	sum->proxy_challenged += s->proxy_challenged;
+	sum->proxy_authenticated += s->proxy_authenticated;
+	sum->identity_mismatch += s->identity_mismatch;
 	sum->stale += s->stale;
 	sum->failed += s->failed;
 	sum->malformed += s->malformed;

@@ -1,4 +1,4 @@
-/* The dispatcher: bans first, then REGISTER to digest auth and the registrar.
+/* The dispatcher: bans first, then digest auth for REGISTER and local users.
  */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "services/dispatch/dispatch.h"
@@ -127,19 +127,18 @@ static void reply(struct dispatch *d, struct txn *t, uint16_t status,
 	int rc = txn_reply(t, &o);
 
 	if (rc != 0)
-		log_warn("reply_failed",
-			 "method=REGISTER status=%u error=\"%s\"", status,
+		log_warn("reply_failed", "status=%u error=\"%s\"", status,
 			 sb_strerror(rc));
 }
 
-/* RFC 3261 22.4: 401 with a fresh nonce for realm. */
-static void challenge(struct dispatch *d, struct txn *t, struct slice realm,
-		      bool is_stale, int64_t now_s)
+/* RFC 3261 22.4 (401) and 22.3 (407): a fresh nonce for realm. */
+static void challenge(struct dispatch *d, struct txn *t, enum auth_kind kind,
+		      struct slice realm, bool is_stale, int64_t now_s)
 {
 	int rc;
 
 	buf_reset(&d->extra);
-	rc = auth_challenge(d->deps.auth, AUTH_WWW, realm, is_stale, now_s,
+	rc = auth_challenge(d->deps.auth, kind, realm, is_stale, now_s,
 			    &d->extra);
 	if (rc != 0) {
 		d->stats.errors++;
@@ -147,7 +146,7 @@ static void challenge(struct dispatch *d, struct txn *t, struct slice realm,
 		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
 		return;
 	}
-	reply(d, t, auth_kind_status(AUTH_WWW), slice_make(NULL, 0),
+	reply(d, t, auth_kind_status(kind), slice_make(NULL, 0),
 	      buf_slice(&d->extra));
 }
 
@@ -159,7 +158,6 @@ static void registered(struct dispatch *d, struct txn *t, struct sip_msg *req,
 	char aor[LOCATION_AOR_MAX + 1];
 	int n, rc;
 
-	ban_success(d->deps.ban, &txn_flow(t)->remote.sa, r->username);
 	n = snprintf(aor, sizeof(aor), SL_FMT "@" SL_FMT, SL_ARG(e->user),
 		     SL_ARG(e->domain));
 	if (n < 0 || (size_t)n >= sizeof(aor)) {
@@ -191,9 +189,83 @@ static bool guessed(struct dispatch *d, struct txn *t,
 		 log_esc(r->username, u, sizeof(u)));
 	d->stats.bans++;
 	if (config_bans(d->cfg)->action != CONFIG_BAN_403)
-		return false; /* t still needs a final answer: the 401 */
+		return false; /* t still needs a final answer: the challenge */
 	reply(d, t, 403, slice_make(NULL, 0), slice_make(NULL, 0));
 	return true;
+}
+
+/*
+ * Digest authentication of req for realm with kind's headers (401 or 407),
+ * shared by REGISTER and the requests of local users. Returns true when
+ * the credentials are valid (*r is AUTH_OK, r->cred lives as long as
+ * snap, the success is recorded with the ban list); otherwise req got its
+ * answer: a challenge (stale=true when only the nonce is old), 400 for
+ * credentials that do not parse, 500, or 403 once guessing got the source
+ * banned. A wrong password and an unknown user get the same challenge as
+ * a request without credentials.
+ */
+static bool authenticate(struct dispatch *d, struct txn *t, struct sip_msg *req,
+			 enum auth_kind kind, struct slice realm,
+			 struct users *snap, struct auth_result *r)
+{
+	char at[DISPATCH_ADDR_TEXT];
+	int64_t now_s = (int64_t)time(NULL);
+	struct auth_verify_opts vo = {
+	    .kind = kind,
+	    .realm = realm,
+	    .lookup = users_auth_lookup,
+	    .lookup_arg = snap,
+	    .now_s = now_s,
+	};
+	int rc = auth_verify(d->deps.auth, req, &vo, r);
+
+	if (rc != 0) {
+		d->stats.errors++;
+		log_warn("auth_failed", "error=\"%s\"", sb_strerror(rc));
+		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+		return false;
+	}
+	log_debug("auth", "src=%s status=%u verdict=%s reason=%s",
+		  addr_text(&txn_flow(t)->remote, at, sizeof(at)),
+		  auth_kind_status(kind), auth_verdict_name(r->verdict),
+		  auth_reason_name(r->reason));
+	switch (r->verdict) {
+	case AUTH_OK:
+		ban_success(d->deps.ban, &txn_flow(t)->remote.sa, r->username);
+		return true;
+	case AUTH_CHALLENGE:
+		if (kind == AUTH_PROXY)
+			d->stats.proxy_challenged++;
+		else
+			d->stats.challenged++;
+		challenge(d, t, kind, realm, false, now_s);
+		return false;
+	case AUTH_STALE:
+		d->stats.stale++;
+		challenge(d, t, kind, realm, true, now_s);
+		return false;
+	case AUTH_FAIL:
+		if (r->reason == AUTH_REASON_NONCE) {
+			/* RFC 7616 3.3: a nonce we cannot use (one from
+			 * before a restart): retry without asking the user.
+			 * Checked before any user lookup: says nothing. */
+			d->stats.stale++;
+			challenge(d, t, kind, realm, true, now_s);
+			return false;
+		}
+		/* The same answer as a first request: nothing to learn. */
+		d->stats.failed++;
+		if (!guessed(d, t, r, now_s))
+			challenge(d, t, kind, realm, false, now_s);
+		return false;
+	default:
+		d->stats.malformed++;
+		reply(d, t, 400,
+		      kind == AUTH_PROXY ? SL("Bad Proxy-Authorization")
+					 : SL("Bad Authorization"),
+		      slice_make(NULL, 0));
+		return false;
+	}
 }
 
 /*
@@ -204,13 +276,9 @@ static bool guessed(struct dispatch *d, struct txn *t,
 static void on_register(struct dispatch *d, struct txn *t, struct sip_msg *req)
 {
 	const struct sip_uri *ru = &req->ruri;
-	char realm_buf[CONFIG_DOMAIN_MAX], at[DISPATCH_ADDR_TEXT];
-	struct auth_verify_opts vo;
+	char realm_buf[CONFIG_DOMAIN_MAX];
 	struct auth_result r;
-	struct slice realm;
 	struct users *snap;
-	int64_t now_s = (int64_t)time(NULL);
-	int rc;
 
 	if ((ru->scheme != SIP_URI_SIP && ru->scheme != SIP_URI_SIPS) ||
 	    ru->host.len == 0 || ru->host.len > sizeof(realm_buf) ||
@@ -219,56 +287,54 @@ static void on_register(struct dispatch *d, struct txn *t, struct sip_msg *req)
 		reply(d, t, 403, SL("Not Authoritative"), slice_make(NULL, 0));
 		return;
 	}
-	realm = slice_lower(ru->host, realm_buf);
 	snap = users_current();
-	vo = (struct auth_verify_opts){
-	    .kind = AUTH_WWW,
-	    .realm = realm,
-	    .lookup = users_auth_lookup,
-	    .lookup_arg = snap,
-	    .now_s = now_s,
-	};
-	rc = auth_verify(d->deps.auth, req, &vo, &r);
-	if (rc != 0) {
-		d->stats.errors++;
-		log_warn("auth_failed", "error=\"%s\"", sb_strerror(rc));
-		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
+	if (authenticate(d, t, req, AUTH_WWW, slice_lower(ru->host, realm_buf),
+			 snap, &r))
+		registered(d, t, req, &r);
+	users_unref(snap);
+}
+
+/*
+ * A request whose From claims one of our domains, in a method of
+ * auth.challenge_methods: the user must prove it (RFC 3261 22.3: 407,
+ * realm = the From domain), and be the user the From names. Any other
+ * request, and ACK and CANCEL always (RFC 3261 22.1), needs none.
+ */
+static bool is_from_local_user(struct dispatch *d, const struct sip_msg *req)
+{
+	const struct sip_uri *fu;
+
+	if (req->method == SIP_METHOD_ACK || req->method == SIP_METHOD_CANCEL ||
+	    !(config_auth(d->cfg)->challenge_methods &
+	      (1u << (unsigned)req->method)) ||
+	    !req->from)
+		return false;
+	fu = &req->from->uri;
+	return (fu->scheme == SIP_URI_SIP || fu->scheme == SIP_URI_SIPS) &&
+	       fu->host.len > 0 && fu->host.len <= CONFIG_DOMAIN_MAX &&
+	       dispatch_is_local_domain(d->cfg, fu->host);
+}
+
+/* RFC 3261 22 (issue 5): the authenticated user is the From user. */
+static void on_local_user(struct dispatch *d, struct txn *t,
+			  struct sip_msg *req)
+{
+	const struct sip_uri *fu = &req->from->uri;
+	char realm_buf[CONFIG_DOMAIN_MAX];
+	struct auth_result r;
+	struct users *snap = users_current();
+
+	if (!authenticate(d, t, req, AUTH_PROXY,
+			  slice_lower(fu->host, realm_buf), snap, &r)) {
 		users_unref(snap);
 		return;
 	}
-	log_debug("auth", "src=%s verdict=%s reason=%s",
-		  addr_text(&txn_flow(t)->remote, at, sizeof(at)),
-		  auth_verdict_name(r.verdict), auth_reason_name(r.reason));
-	switch (r.verdict) {
-	case AUTH_OK:
-		registered(d, t, req, &r);
-		break;
-	case AUTH_CHALLENGE:
-		d->stats.challenged++;
-		challenge(d, t, realm, false, now_s);
-		break;
-	case AUTH_STALE:
-		d->stats.stale++;
-		challenge(d, t, realm, true, now_s);
-		break;
-	case AUTH_FAIL:
-		if (r.reason == AUTH_REASON_NONCE) {
-			/* RFC 7616 3.3: a nonce we cannot use (one from
-			 * before a restart): retry without asking the user.
-			 * Checked before any user lookup: says nothing. */
-			d->stats.stale++;
-			challenge(d, t, realm, true, now_s);
-			break;
-		}
-		/* The same answer as a first request: nothing to learn. */
-		d->stats.failed++;
-		if (!guessed(d, t, &r, now_s))
-			challenge(d, t, realm, false, now_s);
-		break;
-	default:
-		d->stats.malformed++;
-		reply(d, t, 400, SL("Bad Authorization"), slice_make(NULL, 0));
-		break;
+	if (!slice_eq(users_entry_of(r.cred)->user, fu->user)) {
+		d->stats.identity_mismatch++;
+		reply(d, t, 403, SL("Identity mismatch"), slice_make(NULL, 0));
+	} else {
+		d->stats.proxy_authenticated++;
+		d->lu.on_request(d->lu.ctx, t, req);
 	}
 	users_unref(snap);
 }
@@ -278,11 +344,14 @@ static void on_request(void *ctx, struct txn *t, struct sip_msg *req)
 	struct dispatch *d = ctx;
 
 	/* Draining: the local service answers 503 to everything. */
-	if (req->method != SIP_METHOD_REGISTER || local_is_draining(d->local)) {
+	if (local_is_draining(d->local))
 		d->lu.on_request(d->lu.ctx, t, req);
-		return;
-	}
-	on_register(d, t, req);
+	else if (req->method == SIP_METHOD_REGISTER)
+		on_register(d, t, req);
+	else if (is_from_local_user(d, req))
+		on_local_user(d, t, req);
+	else
+		d->lu.on_request(d->lu.ctx, t, req);
 }
 
 static void on_cancel(void *ctx, struct txn *t)

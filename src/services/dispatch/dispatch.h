@@ -34,14 +34,24 @@ struct config;
  *                                 22.4) and handed to the registrar with
  *                                 the user's AOR; one for another domain
  *                                 gets 403 (RFC 3261 10.3 step 1);
- *                                 everything else (and REGISTER while
+ *                                 a request in auth.challenge_methods
+ *                                 whose From names one of our domains
+ *                                 (it claims a local user) must carry
+ *                                 Proxy-Authorization (407, realm = the
+ *                                 From domain, RFC 3261 22.3) for the
+ *                                 user the From names (else 403
+ *                                 "Identity mismatch"), then goes to the
+ *                                 local service; ACK and CANCEL are never
+ *                                 challenged (RFC 3261 22.1);
+ *                                 everything else (and all while
  *                                 draining) goes to the local service.
  *
- * A wrong password and an unknown user get the same 401 as a first
+ * A wrong password and an unknown user get the same 401 (407) as a first
  * request without credentials (a fresh nonce each time). A wrong password
  * counts toward a ban of the source (ban_fail); once banned, the request
- * that tipped it gets 403 with bans.action 403 and the same 401 with drop
- * (its transaction needs a final answer), later ones are screened.
+ * that tipped it gets 403 with bans.action 403 and the same challenge
+ * with drop (its transaction needs a final answer), later ones are
+ * screened.
  */
 struct dispatch;
 
@@ -58,12 +68,15 @@ struct dispatch_stats {
 	uint64_t banned_refused;    /* ... answered 403 */
 	uint64_t not_authoritative; /* REGISTERs for other domains: 403 */
 	uint64_t challenged;	    /* 401 to a REGISTER without credentials */
-	uint64_t stale;		    /* 401 with stale=true */
-	uint64_t failed;	    /* 401 after wrong credentials */
-	uint64_t malformed;	    /* 400: credentials that did not parse */
-	uint64_t authenticated;	    /* REGISTERs handed to the registrar */
-	uint64_t bans;		    /* sources this worker's failures banned */
-	uint64_t errors;	    /* 500: out of memory, crypto failure */
+	uint64_t proxy_challenged; /* 407 to a local user without credentials */
+	uint64_t stale;		   /* 401 or 407 with stale=true */
+	uint64_t failed;	   /* 401 or 407 after wrong credentials */
+	uint64_t malformed;	   /* 400: credentials that did not parse */
+	uint64_t authenticated;	   /* REGISTERs handed to the registrar */
+	uint64_t proxy_authenticated; /* local users' requests let through */
+	uint64_t identity_mismatch;   /* 403: credentials of another user */
+	uint64_t bans;	 /* sources this worker's failures banned */
+	uint64_t errors; /* 500: out of memory, crypto failure */
 };
 
 /*
