@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "base/fs.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -37,16 +38,6 @@ struct swap {
 	struct config *cfg; /* reference moved to the worker */
 };
 
-static const char *addr_text(const struct sip_addr *a, char *out, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	sip_addr_ip(a, ip, sizeof(ip));
-	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, sip_addr_port(a));
-	return out;
-}
-
 static void send_stateless(struct wctx *wc, struct sip_inmsg *im)
 {
 	int rc = tp_send(&im->flow, wc->out.p, wc->out.len, NULL, NULL);
@@ -54,7 +45,7 @@ static void send_stateless(struct wctx *wc, struct sip_inmsg *im)
 
 	if (rc != 0)
 		log_debug("send_failed", "to=%s error=\"%s\"",
-			  addr_text(&im->flow.remote, at, sizeof(at)),
+			  sip_addr_text(&im->flow.remote, at, sizeof(at)),
 			  sb_strerror(rc));
 }
 
@@ -75,8 +66,8 @@ static void reject(struct wctx *wc, struct sip_inmsg *im,
 	    m->method == SIP_METHOD_ACK) {
 		wc->stats.dropped++;
 		log_debug("dropped", "from=%s bytes=%u error=\"%s\"",
-			  addr_text(&im->flow.remote, at, sizeof(at)), im->len,
-			  sb_strerror(err));
+			  sip_addr_text(&im->flow.remote, at, sizeof(at)),
+			  im->len, sb_strerror(err));
 		return;
 	}
 	wc->stats.parse_errors++;
@@ -88,7 +79,7 @@ static void reject(struct wctx *wc, struct sip_inmsg *im,
 	buf_reset(&wc->out);
 	status = local_reject(&lc, m, perr, &wc->out);
 	log_debug("request_rejected", "from=%s status=%u reason=%s",
-		  addr_text(&im->flow.remote, at, sizeof(at)), perr->status,
+		  sip_addr_text(&im->flow.remote, at, sizeof(at)), perr->status,
 		  log_esc(slice_cstr(perr->reason), v, sizeof(v)));
 	if (status > 0)
 		send_stateless(wc, im);
@@ -317,29 +308,6 @@ static void wctx_close(struct wctx *wc)
 	sb_free(wc->retired);
 	wc->cfg = config_unref(wc->cfg);
 	buf_close(&wc->out);
-}
-
-/* mkdir -p: create each missing component of path. */
-static int data_dir_make(const char *path)
-{
-	char p[4096];
-	size_t len = strlen(path);
-	struct stat st;
-
-	if (len == 0 || len >= sizeof(p))
-		return -ENAMETOOLONG;
-	memcpy(p, path, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, SERVE_DATA_DIR_MODE) != 0 && errno != EEXIST)
-			return -errno;
-		p[i] = i < len ? '/' : '\0';
-	}
-	if (stat(path, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 static void post_all(struct serve *srv, worker_job_cb fn)
@@ -717,7 +685,7 @@ int serve_run(struct config *cfg)
 	char v[256];
 	int rc;
 
-	rc = data_dir_make(dir);
+	rc = sb_mkdir_p(dir, SERVE_DATA_DIR_MODE);
 	if (rc != 0) {
 		log_error("data_dir_failed", "path=%s error=\"%s\"",
 			  log_esc(slice_cstr(dir), v, sizeof(v)),

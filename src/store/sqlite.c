@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/err.h"
 #include "store/store_int.h"
 
@@ -52,31 +53,6 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 		   STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
-
-/* mkdir -p: create each missing component of path. */
-static int dir_make(const char *path)
-{
-	char p[STORE_PATH_MAX];
-	size_t len = strlen(path);
-	struct stat st;
-
-	if (len == 0)
-		return -EINVAL;
-	if (len >= sizeof(p))
-		return -ENAMETOOLONG;
-	memcpy(p, path, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, STORE_DIR_MODE) != 0 && errno != EEXIST)
-			return -errno;
-		p[i] = i < len ? '/' : '\0';
-	}
-	if (stat(path, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
 
 /* Create the file with owner-only access before SQLite sees it. */
 static int file_make(const char *path)
@@ -189,7 +165,7 @@ int store_db_open(const char *data_dir, const char *path, sqlite3 **out,
 	sqlite3 *db = NULL;
 	int rc;
 
-	rc = dir_make(data_dir);
+	rc = sb_mkdir_p(data_dir, STORE_DIR_MODE);
 	if (rc != 0)
 		return fail(rc, err, cap, data_dir,
 			    "cannot create the data directory",

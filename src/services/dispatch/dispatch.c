@@ -89,16 +89,6 @@ static bool host_eq(struct slice host, bool is_ip, const struct sip_addr *ip,
 	return is_ip && host_ip(name, &other) && ip_eq(ip, &other.sa);
 }
 
-static const char *addr_text(const struct sip_addr *a, char *out, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	sip_addr_ip(a, ip, sizeof(ip));
-	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, sip_addr_port(a));
-	return out;
-}
-
 /*
  * A To tag that is the same for every retransmission of a request we
  * answer without a transaction (RFC 3261 8.2.6.2): a hash of its Call-ID,
@@ -185,7 +175,7 @@ static bool guessed(struct dispatch *d, struct txn *t,
 	if (!auth_result_is_guess(r) ||
 	    !ban_fail(d->deps.ban, &src->sa, r->username, now_s))
 		return false;
-	log_info("banned", "src=%s user=%s", addr_text(src, at, sizeof(at)),
+	log_info("banned", "src=%s user=%s", sip_addr_text(src, at, sizeof(at)),
 		 log_esc(r->username, u, sizeof(u)));
 	d->stats.bans++;
 	if (config_bans(d->cfg)->action != CONFIG_BAN_403)
@@ -226,7 +216,7 @@ static bool authenticate(struct dispatch *d, struct txn *t, struct sip_msg *req,
 		return false;
 	}
 	log_debug("auth", "src=%s status=%u verdict=%s reason=%s",
-		  addr_text(&txn_flow(t)->remote, at, sizeof(at)),
+		  sip_addr_text(&txn_flow(t)->remote, at, sizeof(at)),
 		  auth_kind_status(kind), auth_verdict_name(r->verdict),
 		  auth_reason_name(r->reason));
 	switch (r->verdict) {

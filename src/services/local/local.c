@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/rand.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -68,30 +69,11 @@ static const char options_hdrs[] = "Allow: " LOCAL_ALLOW "\r\n"
 /* Option tags we implement (RFC 3261 8.2.2.3); none yet. */
 static const char *const supported_tags[] = {NULL};
 
-static _Thread_local uint64_t rng_state;
-
-/* xorshift64*, seeded once per thread from getrandom(2). */
-static uint64_t rng_next(void)
-{
-	uint64_t x = rng_state;
-
-	if (x == 0) {
-		if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-			x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&x;
-		x |= 1;
-	}
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 /* A fresh To-tag: 16 lower-case hex digits (RFC 3261 19.3: random). */
 static struct slice tag_make(char out[2 * LOCAL_TAG_BYTES + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t r = rng_next();
+	uint64_t r = sb_rand64();
 
 	for (int i = 0; i < 2 * LOCAL_TAG_BYTES; i++, r >>= 4)
 		out[i] = hex[r & 15];
@@ -234,13 +216,7 @@ int local_reject(const struct local_ctx *ctx, const struct sip_msg *req,
 
 static const char *peer_text(const struct txn *t, char *out, size_t cap)
 {
-	const struct sip_addr *a = &txn_flow(t)->remote;
-	char ip[INET6_ADDRSTRLEN];
-
-	sip_addr_ip(a, ip, sizeof(ip));
-	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, sip_addr_port(a));
-	return out;
+	return sip_addr_text(&txn_flow(t)->remote, out, cap);
 }
 
 /* Answer t from its request under cfg; logs one debug line. */

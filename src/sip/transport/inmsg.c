@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -138,4 +139,14 @@ bool sip_addr_eq(const struct sip_addr *a, const struct sip_addr *b)
 		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr,
 			      sizeof(a->in6.sin6_addr)) == 0;
 	return a->len == b->len;
+}
+
+const char *sip_addr_text(const struct sip_addr *a, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	sip_addr_ip(a, ip, sizeof(ip));
+	snprintf(out, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 ip, sip_addr_port(a));
+	return out;
 }

@@ -121,6 +121,8 @@ bool sip_transport_is_reliable(enum sip_transport tp);
 /* "192.0.2.1" / "2001:db8::1" (no brackets) into buf; returns buf. */
 const char *sip_addr_ip(const struct sip_addr *a, char *buf, size_t cap);
 uint16_t sip_addr_port(const struct sip_addr *a);
+/* "192.0.2.1:5060" / "[2001:db8::1]:5060" into out; returns out. */
+const char *sip_addr_text(const struct sip_addr *a, char *out, size_t cap);
 bool sip_addr_eq(const struct sip_addr *a, const struct sip_addr *b);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/rand.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "sip/txn/txn_int.h"
@@ -31,25 +32,6 @@ static const char *const state_names[] = {
     "confirmed", "accepted", "terminated",
 };
 
-static _Thread_local uint64_t rng_state;
-
-/* xorshift64*, seeded once per thread from getrandom(2). */
-static uint64_t rng_next(void)
-{
-	uint64_t x = rng_state;
-
-	if (x == 0) {
-		if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-			x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&x;
-		x |= 1;
-	}
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
 static void random_hex(char *out, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -57,7 +39,7 @@ static void random_hex(char *out, size_t n)
 
 	for (size_t i = 0; i < n; i++, r >>= 4) {
 		if (i % 16 == 0)
-			r = rng_next();
+			r = sb_rand64();
 		out[i] = hex[r & 15];
 	}
 }
