@@ -79,6 +79,51 @@ int buf_append_str(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+size_t buf_fmt_uint(char out[BUF_UINT_MAX], uint64_t v)
+{
+	char tmp[BUF_UINT_MAX];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(out, tmp + sizeof(tmp) - n, n);
+	return n;
+}
+
+size_t buf_fmt_ip4(char out[16], const unsigned char ip[4])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = ip[i];
+
+		if (i)
+			out[n++] = '.';
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+	}
+	out[n] = '\0';
+	return n;
+}
+
+int buf_append_uint(struct buf *b, uint64_t v, unsigned width)
+{
+	static const char zeros[BUF_UINT_MAX] = "0000000000000000000";
+	char d[BUF_UINT_MAX];
+	size_t n = buf_fmt_uint(d, v);
+
+	if (width > BUF_UINT_MAX)
+		width = BUF_UINT_MAX;
+	if (width > n && buf_append(b, zeros, width - n))
+		return b->err;
+	return buf_append(b, d, n);
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/slice.h"
 
@@ -29,6 +30,14 @@ int buf_reserve(struct buf *b, size_t more);
 int buf_append(struct buf *b, const void *p, size_t len);
 int buf_append_slice(struct buf *b, struct slice s);
 int buf_append_str(struct buf *b, const char *s);
+/* Decimal v, at least width digits (zero-padded); no printf on hot paths. */
+int buf_append_uint(struct buf *b, uint64_t v, unsigned width);
+/* Decimal v into out (no NUL); the digit count. out holds BUF_UINT_MAX. */
+#define BUF_UINT_MAX 20
+size_t buf_fmt_uint(char out[BUF_UINT_MAX], uint64_t v);
+/* An IPv4 address (4 bytes, network order) as inet_ntop() writes it, NUL
+ * included, into out; the length without the NUL. */
+size_t buf_fmt_ip4(char out[16], const unsigned char ip[4]);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);

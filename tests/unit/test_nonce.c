@@ -173,6 +173,35 @@ static void test_nonce_other_realm_or_secret_is_bad(void **state)
 	nonce_ctx_free(nc);
 }
 
+/* A reused (re-initialised) HMAC context still signs with the secret: a
+ * fresh node sharing it accepts every nonce, one with another rejects. */
+static void test_nonce_reused_mac_keeps_key(void **state)
+{
+	struct nonce_opts a = {.secret = secret, .secret_len = sizeof(secret)};
+	struct nonce_ctx *na, *nb, *nc;
+	char text[4][NONCE_TEXT_LEN + 1];
+	uint32_t idx;
+
+	(void)state;
+	assert_int_equal(nonce_ctx_new(&a, &na), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(nonce_issue(na, SL("r"), 10, text[i]), 0);
+	assert_int_equal(nonce_ctx_new(&a, &nb), 0);
+	assert_int_equal(nonce_ctx_new(NULL, &nc), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(nonce_check(nb, S(text[i]), SL("r"), 10, &idx),
+				 NONCE_OK);
+		assert_int_equal(idx, (uint32_t)i);
+		assert_int_equal(nonce_check(na, S(text[i]), SL("r"), 10, &idx),
+				 NONCE_OK);
+		assert_int_equal(nonce_check(nc, S(text[i]), SL("r"), 10, &idx),
+				 NONCE_BAD);
+	}
+	nonce_ctx_free(na);
+	nonce_ctx_free(nb);
+	nonce_ctx_free(nc);
+}
+
 static void test_nonce_expired_is_stale(void **state)
 {
 	struct fx *f = *state;
@@ -372,6 +401,7 @@ int main(void)
 	    T(test_nonce_tampered_byte_is_bad),
 	    T(test_nonce_garbled_is_bad),
 	    T(test_nonce_other_realm_or_secret_is_bad),
+	    T(test_nonce_reused_mac_keeps_key),
 	    T(test_nonce_expired_is_stale),
 	    T(test_nonce_replayed_nc),
 	    T(test_nonce_increasing_nc_ok),

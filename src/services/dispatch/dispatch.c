@@ -97,11 +97,16 @@ static bool host_eq(struct slice host, bool is_ip, const struct sip_addr *ip,
 static struct slice stateless_tag(const struct sip_msg *m,
 				  char out[DISPATCH_TAG_LEN + 1])
 {
+	static const char hex[] = "0123456789abcdef";
 	uint32_t h = slice_hash(m->call_id) ^ m->cseq.num * 2654435761u;
 
 	if (m->from)
 		h ^= slice_hash(m->from->tag) * 40503u;
-	snprintf(out, DISPATCH_TAG_LEN + 1, "sb%08x", h);
+	out[0] = 's';
+	out[1] = 'b';
+	for (int i = 0; i < 8; i++)
+		out[2 + i] = hex[(h >> (28 - 4 * i)) & 15];
+	out[10] = '\0';
 	return slice_make(out, DISPATCH_TAG_LEN);
 }
 
@@ -148,13 +153,16 @@ static void registered(struct dispatch *d, struct txn *t, struct sip_msg *req,
 	char aor[LOCATION_AOR_MAX + 1];
 	int n, rc;
 
-	n = snprintf(aor, sizeof(aor), SL_FMT "@" SL_FMT, SL_ARG(e->user),
-		     SL_ARG(e->domain));
-	if (n < 0 || (size_t)n >= sizeof(aor)) {
+	n = (int)(e->user.len + 1 + e->domain.len);
+	if (e->user.len >= sizeof(aor) || (size_t)n >= sizeof(aor)) {
 		d->stats.errors++;
 		reply(d, t, 500, slice_make(NULL, 0), slice_make(NULL, 0));
 		return;
 	}
+	memcpy(aor, e->user.p, e->user.len);
+	aor[e->user.len] = '@';
+	memcpy(aor + e->user.len + 1, e->domain.p, e->domain.len);
+	aor[n] = '\0';
 	d->stats.authenticated++;
 	rc = registrar_handle(d->deps.registrar, t, req,
 			      slice_make(aor, (size_t)n), e->max_bindings);

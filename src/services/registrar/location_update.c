@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/limits.h"
 #include "services/registrar/location_int.h"
 
@@ -85,6 +86,27 @@ static bool is_stale(const struct binding *b, const struct location_update *u)
 	return slice_eq(loc_b_call_id(b), u->call_id) && u->cseq <= b->cseq;
 }
 
+/* "ip:port" or "[ip6]:port" into out, cut to cap - 1 as snprintf would. */
+static void put_source(char *out, size_t cap, bool is_v6, const char *ip,
+		       uint16_t port)
+{
+	char t[INET6_ADDRSTRLEN + 2 + 1 + BUF_UINT_MAX];
+	size_t n = 0, len = strnlen(ip, INET6_ADDRSTRLEN);
+
+	if (is_v6)
+		t[n++] = '[';
+	memcpy(t + n, ip, len);
+	n += len;
+	if (is_v6)
+		t[n++] = ']';
+	t[n++] = ':';
+	n += buf_fmt_uint(t + n, port);
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(out, t, n);
+	out[n] = '\0';
+}
+
 static void to_record(const struct loc_proto *p, struct store_binding *r)
 {
 	char ip[INET6_ADDRSTRLEN];
@@ -101,13 +123,19 @@ static void to_record(const struct loc_proto *p, struct store_binding *r)
 	r->q_milli = p->q_milli == LOCATION_Q_UNSET ? 1000 : p->q_milli;
 	r->expires_at = p->expires_unix;
 	slice_lower(sip_transport_name(f->tp), r->transport);
-	sip_addr_ip(&f->remote, ip, sizeof(ip));
-	snprintf(r->source, sizeof(r->source),
-		 f->remote.sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-		 sip_addr_port(&f->remote));
-	if (f->listener)
-		snprintf(r->local, sizeof(r->local), "%s",
-			 tp_listener_name(f->listener));
+	if (f->remote.sa.sa_family == AF_INET) /* no inet_ntop's printf */
+		buf_fmt_ip4(ip, (const unsigned char *)&f->remote.in.sin_addr);
+	else
+		sip_addr_ip(&f->remote, ip, sizeof(ip));
+	put_source(r->source, sizeof(r->source),
+		   f->remote.sa.sa_family == AF_INET6, ip,
+		   sip_addr_port(&f->remote));
+	if (f->listener) {
+		const char *name = tp_listener_name(f->listener);
+		size_t len = strnlen(name, sizeof(r->local) - 1);
+
+		memcpy(r->local, name, len); /* r is zeroed: NUL-terminated */
+	}
 	if (p->user_agent.len)
 		memcpy(r->user_agent, p->user_agent.p, p->user_agent.len);
 	if (p->instance.len)

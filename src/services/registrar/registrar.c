@@ -344,9 +344,27 @@ static void put_date(struct buf *b, int64_t unix_s)
 
 	gmtime_r(&t, &tm);
 	/* RFC 3261 20.17: RFC 1123 date, always GMT. */
-	buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-		   days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (tm.tm_year + 1900 < 0) { /* keeps printf's sign; never seen */
+		buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+			   days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+			   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return;
+	}
+	buf_append_str(b, "Date: ");
+	buf_append(b, days[tm.tm_wday], 3);
+	buf_append(b, ", ", 2);
+	buf_append_uint(b, (unsigned)tm.tm_mday, 2);
+	buf_append(b, " ", 1);
+	buf_append(b, months[tm.tm_mon], 3);
+	buf_append(b, " ", 1);
+	buf_append_uint(b, (unsigned)(tm.tm_year + 1900), 4);
+	buf_append(b, " ", 1);
+	buf_append_uint(b, (unsigned)tm.tm_hour, 2);
+	buf_append(b, ":", 1);
+	buf_append_uint(b, (unsigned)tm.tm_min, 2);
+	buf_append(b, ":", 1);
+	buf_append_uint(b, (unsigned)tm.tm_sec, 2);
+	buf_append_str(b, " GMT\r\n");
 }
 
 /* RFC 3261 10.3 step 8: every current binding, then Path and Date. */
@@ -356,19 +374,30 @@ static void put_ok(const struct reg_req *q, const struct location_binding *v,
 	char qb[8];
 
 	for (size_t i = 0; i < n; i++) {
-		buf_printf(b, "Contact: <" SL_FMT ">;expires=%u",
-			   SL_ARG(v[i].contact), v[i].expires_s);
-		if (v[i].q_milli != LOCATION_Q_UNSET)
-			buf_printf(b, ";q=%s", q_text(v[i].q_milli, qb));
-		if (v[i].instance.len)
-			buf_printf(b, ";+sip.instance=\"" SL_FMT "\"",
-				   SL_ARG(v[i].instance));
-		if (v[i].reg_id)
-			buf_printf(b, ";reg-id=%u", v[i].reg_id);
+		buf_append_str(b, "Contact: <");
+		buf_append_slice(b, v[i].contact);
+		buf_append_str(b, ">;expires=");
+		buf_append_uint(b, v[i].expires_s, 0);
+		if (v[i].q_milli != LOCATION_Q_UNSET) {
+			buf_append_str(b, ";q=");
+			buf_append_str(b, q_text(v[i].q_milli, qb));
+		}
+		if (v[i].instance.len) {
+			buf_append_str(b, ";+sip.instance=\"");
+			buf_append_slice(b, v[i].instance);
+			buf_append(b, "\"", 1);
+		}
+		if (v[i].reg_id) {
+			buf_append_str(b, ";reg-id=");
+			buf_append_uint(b, v[i].reg_id, 0);
+		}
 		buf_append_str(b, "\r\n");
 	}
-	if (q->has_path && q->wants_path)
-		buf_printf(b, "Path: " SL_FMT "\r\n", SL_ARG(q->u.path));
+	if (q->has_path && q->wants_path) {
+		buf_append_str(b, "Path: ");
+		buf_append_slice(b, q->u.path);
+		buf_append_str(b, "\r\n");
+	}
 	if (q->wants_outbound) /* RFC 5626 6 */
 		buf_append_str(b, "Require: outbound\r\n");
 	put_date(b, q->u.now.unix_s);

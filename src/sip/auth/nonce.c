@@ -3,6 +3,7 @@
 #include "sip/auth/nonce.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -21,9 +22,18 @@ enum {
 	NC_ONCE = 0xffffffffu			/* used once without qop */
 };
 
+/* A keyed HMAC context to reuse: a dup of the template costs a dozen
+ * mallocs, a re-init with the kept key only a digest state copy. */
+struct mac_slot {
+	struct mac_slot *next;
+	EVP_MAC_CTX *c;
+};
+
 struct nonce_ctx {
 	EVP_MAC *mac;		 /* HMAC, fetched once */
 	EVP_MAC_CTX *key;	 /* keyed template, duplicated per use */
+	pthread_mutex_t lock;	 /* guards idle */
+	struct mac_slot *idle;	 /* reusable: one per concurrent signer */
 	_Atomic uint32_t next;	 /* next index to issue */
 	_Atomic uint64_t *slots; /* index << 32 | highest nc; lock-free */
 	uint32_t mask;		 /* slots - 1 */
@@ -115,21 +125,62 @@ static uint64_t get_be(const uint8_t *p, unsigned n)
 	return v;
 }
 
+static struct mac_slot *slot_free(struct mac_slot *m)
+{
+	if (m) {
+		EVP_MAC_CTX_free(m->c);
+		sb_free(m);
+	}
+	return NULL;
+}
+
+/* An idle context re-initialised with the key, else a new dup. */
+static struct mac_slot *slot_get(struct nonce_ctx *n)
+{
+	struct mac_slot *m;
+
+	pthread_mutex_lock(&n->lock);
+	m = n->idle;
+	if (m)
+		n->idle = m->next;
+	pthread_mutex_unlock(&n->lock);
+	if (m) /* a NULL key keeps the key (HMAC) */
+		return EVP_MAC_init(m->c, NULL, 0, NULL) ? m : slot_free(m);
+	if (!(m = sb_malloc(sizeof(*m))))
+		return NULL;
+	if (!(m->c = EVP_MAC_CTX_dup(n->key))) {
+		sb_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void slot_put(struct nonce_ctx *n, struct mac_slot *m)
+{
+	pthread_mutex_lock(&n->lock);
+	m->next = n->idle;
+	n->idle = m;
+	pthread_mutex_unlock(&n->lock);
+}
+
 /* HMAC-SHA256(secret, ts || index || realm) into mac (MAC_FULL bytes). */
 static int sign(struct nonce_ctx *n, const uint8_t *head, struct slice realm,
 		uint8_t *mac)
 {
-	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(n->key);
+	struct mac_slot *m = slot_get(n);
 	size_t len = 0;
 	int ok;
 
-	if (!c)
+	if (!m)
 		return -ENOMEM;
-	ok = EVP_MAC_update(c, head, RAW_TS + RAW_INDEX) &&
-	     (!realm.len ||
-	      EVP_MAC_update(c, (const unsigned char *)realm.p, realm.len)) &&
-	     EVP_MAC_final(c, mac, &len, MAC_FULL) && len == MAC_FULL;
-	EVP_MAC_CTX_free(c);
+	ok = EVP_MAC_update(m->c, head, RAW_TS + RAW_INDEX) &&
+	     (!realm.len || EVP_MAC_update(m->c, (const unsigned char *)realm.p,
+					   realm.len)) &&
+	     EVP_MAC_final(m->c, mac, &len, MAC_FULL) && len == MAC_FULL;
+	if (ok)
+		slot_put(n, m);
+	else
+		slot_free(m);
 	return ok ? 0 : -EIO;
 }
 
@@ -142,6 +193,13 @@ struct nonce_ctx *nonce_ctx_free(struct nonce_ctx *n)
 {
 	if (!n)
 		return NULL;
+	while (n->idle) {
+		struct mac_slot *m = n->idle;
+
+		n->idle = m->next;
+		slot_free(m);
+	}
+	pthread_mutex_destroy(&n->lock);
 	EVP_MAC_CTX_free(n->key);
 	EVP_MAC_free(n->mac);
 	sb_free((void *)n->slots);
@@ -185,6 +243,7 @@ int nonce_ctx_new(const struct nonce_opts *o, struct nonce_ctx **out)
 	if (!n)
 		return -ENOMEM;
 	sb_live_inc(SB_LIVE_AUTH);
+	pthread_mutex_init(&n->lock, NULL);
 	n->mask = slots - 1;
 	n->lifetime_s =
 	    o->lifetime_s ? o->lifetime_s : NONCE_LIFETIME_DEFAULT_S;

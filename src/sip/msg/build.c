@@ -274,14 +274,19 @@ static void append_hdr(struct buf *out, const char *name, struct slice value)
 {
 	if (!slice_is_set(value))
 		return;
-	buf_printf(out, "%s: " SL_FMT "\r\n", name, SL_ARG(value));
+	buf_append_str(out, name);
+	buf_append(out, ": ", 2);
+	buf_append_slice(out, value);
+	buf_append(out, crlf, 2);
 }
 
 static void append_tail(struct buf *out, struct slice content_type,
 			struct slice body)
 {
 	append_hdr(out, "Content-Type", content_type);
-	buf_printf(out, "Content-Length: %zu\r\n\r\n", body.p ? body.len : 0);
+	buf_append_str(out, "Content-Length: ");
+	buf_append_uint(out, body.p ? body.len : 0, 0);
+	buf_append(out, "\r\n\r\n", 4);
 	if (body.p)
 		buf_append_slice(out, body);
 }
@@ -314,8 +319,11 @@ int sip_reply_build(struct buf *out, const struct sip_msg *req,
 		return -EINVAL;
 	if (!slice_is_set(reason))
 		reason = slice_cstr(sip_reason_phrase(o->status));
-	buf_printf(out, "SIP/2.0 %u " SL_FMT "\r\n", (unsigned)o->status,
-		   SL_ARG(reason));
+	buf_append_str(out, "SIP/2.0 ");
+	buf_append_uint(out, o->status, 0);
+	buf_append(out, " ", 1);
+	buf_append_slice(out, reason);
+	buf_append(out, crlf, 2);
 	if (req->hdrs) {
 		/* RFC 3261 8.2.6.2: Via values in order, From, Call-ID, CSeq */
 		copy_vias(out, req, o->via_params);
@@ -374,11 +382,16 @@ static void append_via(struct buf *out, const struct sip_request_opts *o)
 	struct slice transport =
 	    o->via_transport.len ? o->via_transport : SL("UDP");
 
-	buf_printf(out, "Via: SIP/2.0/" SL_FMT " " SL_FMT, SL_ARG(transport),
-		   SL_ARG(o->via_host));
-	if (o->via_port)
-		buf_printf(out, ":%u", (unsigned)o->via_port);
-	buf_printf(out, ";branch=" SL_FMT, SL_ARG(o->branch));
+	buf_append_str(out, "Via: SIP/2.0/");
+	buf_append_slice(out, transport);
+	buf_append(out, " ", 1);
+	buf_append_slice(out, o->via_host);
+	if (o->via_port) {
+		buf_append(out, ":", 1);
+		buf_append_uint(out, o->via_port, 0);
+	}
+	buf_append_str(out, ";branch=");
+	buf_append_slice(out, o->branch);
 	/* RFC 3581 3: an empty rport asks for the source port */
 	if (o->via_rport)
 		buf_append_str(out, ";rport");
@@ -389,9 +402,13 @@ static void append_via(struct buf *out, const struct sip_request_opts *o)
 static void append_tagged(struct buf *out, const char *name, struct slice v,
 			  struct slice tag)
 {
-	buf_printf(out, "%s: " SL_FMT, name, SL_ARG(v));
-	if (tag.len)
-		buf_printf(out, ";tag=" SL_FMT, SL_ARG(tag));
+	buf_append_str(out, name);
+	buf_append(out, ": ", 2);
+	buf_append_slice(out, v);
+	if (tag.len) {
+		buf_append_str(out, ";tag=");
+		buf_append_slice(out, tag);
+	}
 	buf_append(out, crlf, 2);
 }
 
@@ -404,16 +421,23 @@ int sip_request_build(struct buf *out, const struct sip_request_opts *o)
 
 	if (err)
 		return err;
-	buf_printf(out, SL_FMT " " SL_FMT " SIP/2.0\r\n", SL_ARG(o->method),
-		   SL_ARG(o->ruri));
+	buf_append_slice(out, o->method);
+	buf_append(out, " ", 1);
+	buf_append_slice(out, o->ruri);
+	buf_append_str(out, " SIP/2.0\r\n");
 	append_via(out, o);
-	buf_printf(out, "Max-Forwards: %u\r\n", (unsigned)max_fwd);
+	buf_append_str(out, "Max-Forwards: ");
+	buf_append_uint(out, max_fwd, 0);
+	buf_append(out, crlf, 2);
 	append_tagged(out, "From", o->from, o->from_tag);
 	append_tagged(out, "To", o->to, o->to_tag);
 	append_hdr(out, "Call-ID", o->call_id);
 	/* RFC 3261 8.1.1.5: the CSeq method matches the request method */
-	buf_printf(out, "CSeq: %u " SL_FMT "\r\n", (unsigned)o->cseq,
-		   SL_ARG(o->method));
+	buf_append_str(out, "CSeq: ");
+	buf_append_uint(out, o->cseq, 0);
+	buf_append(out, " ", 1);
+	buf_append_slice(out, o->method);
+	buf_append(out, crlf, 2);
 	if (o->contact.len)
 		append_hdr(out, "Contact", o->contact);
 	if (o->routes.p)

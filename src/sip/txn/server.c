@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "sip/txn/txn_int.h"
@@ -72,6 +73,20 @@ static bool host_is_ip(struct slice host, const struct sip_addr *ip)
 		      sizeof(a.in6.sin6_addr)) == 0;
 }
 
+/* vp[n..] = name then val, as snprintf would: n past the end if too long. */
+static int put(char *vp, size_t cap, int n, const char *name, const char *val,
+	       size_t len)
+{
+	size_t nl = strlen(name), at = (size_t)n;
+
+	if (at + nl + len < cap) {
+		memcpy(vp + at, name, nl);
+		memcpy(vp + at + nl, val, len);
+		vp[at + nl + len] = '\0';
+	}
+	return (int)(at + nl + len);
+}
+
 /*
  * Where a response to im goes (RFC 3261 18.2.2, RFC 3581 4), and the Via
  * parameters to add (18.2.1): dst is a plain copy (no conn reference) and
@@ -88,13 +103,20 @@ static void reply_route(struct sip_inmsg *im, struct sip_flow *dst,
 	struct sip_addr maddr;
 	int n = 0;
 
-	sip_addr_ip(&im->flow.remote, ip, sizeof(ip));
+	if (im->flow.remote.sa.sa_family == AF_INET) /* no inet_ntop's printf */
+		buf_fmt_ip4(
+		    ip, (const unsigned char *)&im->flow.remote.in.sin_addr);
+	else
+		sip_addr_ip(&im->flow.remote, ip, sizeof(ip));
 	/* RFC 3581 4: received even when equal to sent-by, with rport */
 	if (ip[0] && (v->has_rport || !host_is_ip(v->host, &im->flow.remote)))
-		n = snprintf(vp, sizeof(vp), ";received=%s", ip);
-	if (v->has_rport && n >= 0 && (size_t)n < sizeof(vp))
-		n += snprintf(vp + n, sizeof(vp) - (size_t)n, ";rport=%u",
-			      (unsigned)src_port);
+		n = put(vp, sizeof(vp), 0, ";received=", ip, strlen(ip));
+	if (v->has_rport && n >= 0 && (size_t)n < sizeof(vp)) {
+		char d[BUF_UINT_MAX];
+
+		n = put(vp, sizeof(vp), n, ";rport=", d,
+			buf_fmt_uint(d, src_port));
+	}
 	*via_params = none;
 	if (n > 0 && (size_t)n < sizeof(vp)) {
 		char *p = arena_strndup(&im->arena, vp, (size_t)n);
