@@ -47,6 +47,48 @@ static void on_users(void *arg, int err, const struct store_user *u, size_t n)
 	}
 }
 
+/* A binding whose user no longer exists: its AOR goes (user del). */
+static int on_binding_check(void *arg, const struct location_binding *b)
+{
+	struct serve *srv = arg;
+	struct users *snap = users_current();
+	const char *at = memrchr(b->aor.p, '@', b->aor.len);
+	size_t ulen = at ? (size_t)(at - b->aor.p) : 0;
+	bool is_known =
+	    at && users_lookup(snap, slice_make(b->aor.p, ulen),
+			       slice_make(at + 1, b->aor.len - ulen - 1));
+
+	users_unref(snap);
+	if (!is_known) {
+		ssize_t n = location_remove_aor(
+		    registrar_location(srv->registrar), b->aor);
+		char v[160];
+		if (n > 0)
+			log_info(
+			    "bindings_removed", "aor=%s count=%zd reason=%s",
+			    log_esc(b->aor, v, sizeof(v)), n, "user_deleted");
+	}
+	return 0;
+}
+
+/*
+ * Users reloaded while running (store thread): publish them, then drop the
+ * bindings of users that were deleted, so that nobody is routed to them.
+ */
+static void on_users_reloaded(void *arg, int err, const struct store_user *u,
+			      size_t n)
+{
+	struct serve *srv = arg;
+	struct location_time now;
+
+	on_users(NULL, err, u, n);
+	if (err != 0 || !srv->registrar)
+		return;
+	location_time_now(&now);
+	location_list(registrar_location(srv->registrar), now.mono_ms,
+		      on_binding_check, srv);
+}
+
 /* Persisted bindings (store thread, before traffic): into the table. */
 static void on_bindings(void *arg, int err, const struct store_binding *b,
 			size_t n)
@@ -177,8 +219,13 @@ int serve_services_restore(struct serve *srv)
 
 void serve_services_close(struct serve *srv)
 {
-	srv->registrar = registrar_free(srv->registrar);
+	/*
+	 * The store first: its thread may still be reloading users and
+	 * pruning bindings; once it is joined nothing touches the registrar,
+	 * whose free persists nothing.
+	 */
 	srv->store = store_close(srv->store);
+	srv->registrar = registrar_free(srv->registrar);
 	users_publish(NULL);
 	srv->ban = ban_free(srv->ban);
 	srv->auth = auth_ctx_free(srv->auth);
@@ -192,7 +239,7 @@ void serve_users_reload(struct serve *srv, const char *why)
 
 	if (!srv->store)
 		return;
-	rc = store_users_load(srv->store, NULL, on_users, NULL);
+	rc = store_users_load(srv->store, NULL, on_users_reloaded, srv);
 	if (rc != 0)
 		log_warn("users_reload_failed", "source=%s error=\"%s\"", why,
 			 sb_strerror(rc));

@@ -251,6 +251,29 @@ def test_user_removed_while_running_is_refused(start_server, tmp_path):
         c.close()
 
 
+def test_user_deleted_while_running_loses_bindings(start_server, tmp_path):
+    s = start(start_server, tmp_path, users=(("alice", "secret"),
+                                             ("bob", "pw")))
+    c = Client(s.host, s.port)
+    try:
+        a = Registrar(c, s.host, s.port, "alice", "secret")
+        b = Registrar(c, s.host, s.port, "bob", "pw")
+        assert a.register(expires=600)[1].status == 200
+        assert b.register(expires=600)[1].status == 200
+        assert len(bindings(s, "alice@" + s.host)) == 1
+        p = run_cli("user", "del", "--data-dir", s.data_dir,
+                    "alice@" + s.host)
+        assert p.returncode == 0, p.stderr
+        # Nobody may be routed to a deleted user: her bindings go at once,
+        # not when they expire; bob's stay.
+        assert wait_for(lambda: not bindings(s, "alice@" + s.host),
+                        timeout=3.0), s.stderr()[-3000:]
+        assert len(bindings(s, "bob@" + s.host)) == 1
+        assert "bindings_removed" in s.stderr()
+    finally:
+        c.close()
+
+
 def test_binding_survives_restart(start_server, tmp_path):
     s = start(start_server, tmp_path)
     sipp_ok(s, tmp_path, "register.xml", [("alice", "secret", 300, "ph1")])
