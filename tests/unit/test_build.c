@@ -16,61 +16,7 @@
 #include "base/mem.h"
 #include "sip/msg/build.h"
 #include "sip/msg/msg.h"
-
-struct fx {
-	int64_t live_alloc, live_arena;
-	struct arena arena;
-	struct sb_limits lim;
-	struct sip_msg msg;
-	struct sip_perr perr;
-	struct buf out;
-	char raw[4096];
-};
-
-static int setup(void **state)
-{
-	static struct fx f;
-
-	memset(&f, 0, sizeof(f));
-	f.live_alloc = sb_live_get(SB_LIVE_ALLOC);
-	f.live_arena = sb_live_get(SB_LIVE_ARENA);
-	f.lim = sb_limits_default();
-	arena_init(&f.arena, NULL, 0, 0);
-	buf_init(&f.out, 0);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	buf_close(&f->out);
-	arena_close(&f->arena);
-	assert_int_equal(sb_live_get(SB_LIVE_ALLOC), f->live_alloc);
-	assert_int_equal(sb_live_get(SB_LIVE_ARENA), f->live_arena);
-	return 0;
-}
-
-/* Parse text (copied, since parsing unfolds in place); returns the error. */
-static int parse(struct fx *f, const char *text)
-{
-	size_t len = strlen(text);
-
-	assert_true(len < sizeof(f->raw));
-	memcpy(f->raw, text, len);
-	return sip_msg_parse(&f->msg, &f->arena, f->raw, len,
-			     SIP_FRAMING_DATAGRAM, &f->lim, &f->perr);
-}
-
-static void assert_out(const struct buf *b, const char *want)
-{
-	if (b->len != strlen(want) || memcmp(b->p, want, b->len) != 0) {
-		print_error("got:\n%.*s\nwant:\n%s\n", (int)b->len,
-			    b->p ? b->p : "", want);
-		fail();
-	}
-}
+#include "msg_fx.h"
 
 #define INVITE_HEAD                                                            \
 	"INVITE sip:bob@example.com SIP/2.0\r\n"                               \
@@ -107,9 +53,9 @@ static void test_build_reply_vias_in_order(void **state)
 	};
 
 	/* Timestamp is echoed by 100 Trying only. */
-	assert_int_equal(parse(f,
-			       INVITE_HEAD "To: Bob <sip:bob@example.com>\r\n"
-					   "Timestamp: 54\r\n" INVITE_TAIL),
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: Bob <sip:bob@example.com>\r\n"
+				  "Timestamp: 54\r\n" INVITE_TAIL),
 			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "SIP/2.0 180 Ringing\r\n" REPLY_VIAS
@@ -131,8 +77,8 @@ static void test_build_reply_keeps_existing_to_tag(void **state)
 	struct sip_reply_opts o = {.status = 200, .to_tag = SL("new")};
 
 	assert_int_equal(
-	    parse(f, INVITE_HEAD
-		  "To: Bob <sip:bob@example.com>;tag=old\r\n" INVITE_TAIL),
+	    fx_parse(f, INVITE_HEAD
+		     "To: Bob <sip:bob@example.com>;tag=old\r\n" INVITE_TAIL),
 	    0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "SIP/2.0 200 OK\r\n" REPLY_VIAS
@@ -149,9 +95,9 @@ static void test_build_reply_trying_has_no_tag(void **state)
 	struct fx *f = *state;
 	struct sip_reply_opts o = {.status = 100, .to_tag = SL("b2")};
 
-	assert_int_equal(parse(f,
-			       INVITE_HEAD "t: <sip:bob@example.com>\r\n"
-					   "Timestamp: 54.2\r\n" INVITE_TAIL),
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "t: <sip:bob@example.com>\r\n"
+				  "Timestamp: 54.2\r\n" INVITE_TAIL),
 			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "SIP/2.0 100 Trying\r\n" REPLY_VIAS
@@ -177,9 +123,9 @@ static void test_build_reply_options(void **state)
 	    .body = SL("no codec\r\n"),
 	};
 
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "SIP/2.0 488 Codecs Rejected\r\n" REPLY_VIAS
 			    "From: Alice <sip:alice@example.com>;tag=a1\r\n"
@@ -200,9 +146,9 @@ static void test_build_reply_appends_after_existing(void **state)
 	struct fx *f = *state;
 	struct sip_reply_opts o = {.status = 404};
 
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	assert_int_equal(buf_append_str(&f->out, "prefix|"), 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "prefix|SIP/2.0 404 Not Found\r\n" REPLY_VIAS
@@ -219,14 +165,14 @@ static void test_build_reply_to_partial_request(void **state)
 	struct fx *f = *state;
 	struct sip_reply_opts o = {.status = 400, .to_tag = SL("b2")};
 
-	assert_int_equal(parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
-				  "Via: SIP/2.0/UDP ua.example.com;"
-				  "branch=z9hG4bKx\r\n"
-				  "To: <sip:bob@example.com>\r\n"
-				  "From: <sip:alice@example.com>;tag=a1\r\n"
-				  "Call-ID: c2\r\n"
-				  "CSeq: abc OPTIONS\r\n"
-				  "\r\n"),
+	assert_int_equal(fx_parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP ua.example.com;"
+				     "branch=z9hG4bKx\r\n"
+				     "To: <sip:bob@example.com>\r\n"
+				     "From: <sip:alice@example.com>;tag=a1\r\n"
+				     "Call-ID: c2\r\n"
+				     "CSeq: abc OPTIONS\r\n"
+				     "\r\n"),
 			 -EBADMSG);
 	assert_non_null(f->msg.hdrs);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
@@ -251,9 +197,9 @@ static void test_build_reply_via_params_on_top_value(void **state)
 	};
 
 	/* RFC 3261 18.2.1: received goes on the top value, not the line. */
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out,
 		   "SIP/2.0 200 OK\r\n"
@@ -284,13 +230,13 @@ static void test_build_reply_via_params_fill_rport(void **state)
 	};
 
 	/* RFC 3581 4: the bare rport gets its value, it is not doubled. */
-	assert_int_equal(parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
-				  "Via: SIP/2.0/UDP ua.example.com:5062;"
-				  "rport;branch=z9hG4bKr\r\n" RPORT_REQ_MID
-				  "To: <sip:bob@example.com>\r\n"
-				  "Call-ID: c3\r\n"
-				  "CSeq: 5 OPTIONS\r\n"
-				  "\r\n"),
+	assert_int_equal(fx_parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP ua.example.com:5062;"
+				     "rport;branch=z9hG4bKr\r\n" RPORT_REQ_MID
+				     "To: <sip:bob@example.com>\r\n"
+				     "Call-ID: c3\r\n"
+				     "CSeq: 5 OPTIONS\r\n"
+				     "\r\n"),
 			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out,
@@ -313,12 +259,12 @@ static void test_build_reply_via_params_partial_request(void **state)
 	};
 
 	/* The Via was never parsed: the top value ends at the comma. */
-	assert_int_equal(parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
-				  "Via: SIP/2.0/UDP a.example.com;"
-				  "branch=z9hG4bKa;x=\"p,q\" , "
-				  "SIP/2.0/UDP b.example.com\r\n"
-				  "CSeq: 1\r\n"
-				  "\r\n"),
+	assert_int_equal(fx_parse(f, "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP a.example.com;"
+				     "branch=z9hG4bKa;x=\"p,q\" , "
+				     "SIP/2.0/UDP b.example.com\r\n"
+				     "CSeq: 1\r\n"
+				     "\r\n"),
 			 -EBADMSG);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), 0);
 	assert_out(&f->out, "SIP/2.0 400 Bad Request\r\n"
@@ -335,9 +281,9 @@ static void test_build_reply_rejects_bad_options(void **state)
 	struct fx *f = *state;
 	struct sip_reply_opts o = {.status = 99};
 
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), -EINVAL);
 	o.status = 700;
 	assert_int_equal(sip_reply_build(&f->out, &f->msg, &o), -EINVAL);
@@ -574,9 +520,9 @@ static void test_build_reply_oom(void **state)
 	memset(big, 'y', sizeof(big));
 	o.content_type = SL("text/plain");
 	o.body = slice_make(big, sizeof(big));
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	for (n = 0; err; n++) {
 		struct buf b;
 		int64_t live = sb_live_get(SB_LIVE_ALLOC);
@@ -601,9 +547,9 @@ static void test_build_reply_too_big(void **state)
 	struct sip_reply_opts o = {.status = 200};
 	struct buf b;
 
-	assert_int_equal(
-	    parse(f, INVITE_HEAD "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
-	    0);
+	assert_int_equal(fx_parse(f, INVITE_HEAD
+				  "To: <sip:bob@example.com>\r\n" INVITE_TAIL),
+			 0);
 	buf_init(&b, 64);
 	assert_int_equal(sip_reply_build(&b, &f->msg, &o), -E2BIG);
 	assert_int_equal(b.len, 0);

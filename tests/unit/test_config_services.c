@@ -12,51 +12,8 @@
 
 #include "base/mem.h"
 #include "runtime/config.h"
+#include "config_fx.h"
 #include "sip/msg/msg.h"
-
-struct fx {
-	int64_t live_alloc, live_config;
-	struct config_err err;
-	struct config *cfg;
-};
-
-static int setup(void **state)
-{
-	static struct fx f;
-
-	memset(&f, 0, sizeof(f));
-	f.live_alloc = sb_live_get(SB_LIVE_ALLOC);
-	f.live_config = sb_live_get(SB_LIVE_CONFIG);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	f->cfg = config_unref(f->cfg);
-	assert_int_equal(sb_live_get(SB_LIVE_CONFIG), f->live_config);
-	assert_int_equal(sb_live_get(SB_LIVE_ALLOC), f->live_alloc);
-	return 0;
-}
-
-static int load(struct fx *f, const char *text)
-{
-	return config_load_string("test.yaml", text, strlen(text), NULL,
-				  &f->cfg, &f->err);
-}
-
-/* The load fails with -EINVAL and the message contains want. */
-static void assert_fails(struct fx *f, const char *text, const char *want)
-{
-	int rc = load(f, text);
-
-	if (rc != -EINVAL || !strstr(f->err.msg, want))
-		fail_msg("rc=%d error \"%s\" does not contain \"%s\"", rc,
-			 f->err.msg, want);
-	assert_null(f->cfg);
-}
 
 #define LISTEN "listen: [udp:127.0.0.1:5060]\n"
 

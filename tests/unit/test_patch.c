@@ -16,52 +16,12 @@
 #include "base/mem.h"
 #include "sip/msg/msg.h"
 #include "sip/msg/patch.h"
+#include "msg_fx.h"
 
-struct fx {
-	int64_t live_alloc, live_arena;
-	struct arena arena;
-	struct sb_limits lim;
-	struct sip_msg msg;
-	struct sip_perr perr;
-	struct buf out;
-	char raw[4096];
-};
-
-static int setup(void **state)
-{
-	static struct fx f;
-
-	memset(&f, 0, sizeof(f));
-	f.live_alloc = sb_live_get(SB_LIVE_ALLOC);
-	f.live_arena = sb_live_get(SB_LIVE_ARENA);
-	f.lim = sb_limits_default();
-	arena_init(&f.arena, NULL, 0, 0);
-	buf_init(&f.out, 0);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	buf_close(&f->out);
-	arena_close(&f->arena);
-	assert_int_equal(sb_live_get(SB_LIVE_ALLOC), f->live_alloc);
-	assert_int_equal(sb_live_get(SB_LIVE_ARENA), f->live_arena);
-	return 0;
-}
-
-/* Parse a copy of text (parsing unfolds in place); must succeed. */
+/* Parse a copy of text; must succeed. */
 static struct sip_msg *parse(struct fx *f, const char *text)
 {
-	size_t len = strlen(text);
-
-	assert_true(len < sizeof(f->raw));
-	memcpy(f->raw, text, len);
-	assert_int_equal(sip_msg_parse(&f->msg, &f->arena, f->raw, len,
-				       SIP_FRAMING_DATAGRAM, &f->lim, &f->perr),
-			 0);
+	assert_int_equal(fx_parse(f, text), 0);
 	return &f->msg;
 }
 
@@ -70,11 +30,7 @@ static void assert_printed(const struct sip_patchset *ps, struct buf *b,
 {
 	buf_reset(b);
 	assert_int_equal(sip_msg_print(ps, b), 0);
-	if (b->len != strlen(want) || memcmp(b->p, want, b->len) != 0) {
-		print_error("got:\n%.*s\nwant:\n%s\n", (int)b->len,
-			    b->p ? b->p : "", want);
-		fail();
-	}
+	assert_out(b, want);
 }
 
 #define RURI_LINE "INVITE sip:bob@example.com SIP/2.0\r\n"
