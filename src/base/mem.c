@@ -82,6 +82,7 @@ static const char *const live_names[SB_LIVE__COUNT] = {
     [SB_LIVE_INMSG] = "inmsg",	 [SB_LIVE_CONN] = "conn",
     [SB_LIVE_AUTH] = "auth",	 [SB_LIVE_USERS] = "users",
     [SB_LIVE_BAN] = "ban",	 [SB_LIVE_BINDING] = "binding",
+    [SB_LIVE_PROXY] = "proxy",
 };
 
 const char *sb_live_name(enum sb_live kind)

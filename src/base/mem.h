@@ -18,6 +18,7 @@ enum sb_live {
 	SB_LIVE_USERS,	 /* credential snapshots (struct users) */
 	SB_LIVE_BAN,	 /* failure counter and ban tables (struct ban) */
 	SB_LIVE_BINDING, /* registered contacts in the location service */
+	SB_LIVE_PROXY,	 /* proxied requests in progress (forks) */
 	SB_LIVE__COUNT
 };
 

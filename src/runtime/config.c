@@ -69,6 +69,7 @@ static void config_free(struct config *c)
 	sb_free(c->user_agent);
 	config_stream_free(c);
 	config_services_free(c);
+	config_routing_free(c);
 	sb_free(c);
 	sb_live_dec(SB_LIVE_CONFIG);
 }
@@ -93,6 +94,7 @@ static int config_new(const char *name, struct config **out)
 	c->drain_timeout_ms = CONFIG_DRAIN_DEFAULT_MS;
 	config_stream_defaults(c);
 	config_services_defaults(c);
+	config_routing_defaults(c);
 	c->path = sb_strndup(name, strlen(name));
 	c->data_dir = sb_strndup(dir, sizeof(dir) - 1);
 	c->user_agent = sb_strndup(ua, sizeof(ua) - 1);
@@ -365,6 +367,8 @@ static int load_document(struct loader *ld, yaml_node_t *root)
 	    {"registrar", config_on_registrar},
 	    {"bans", config_on_bans},
 	    {"store", config_on_store},
+	    {"proxy", config_on_proxy},
+	    {"dns", config_on_dns},
 	};
 	if (!root)
 		return 0; /* an empty file: all defaults */

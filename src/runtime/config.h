@@ -91,6 +91,40 @@ struct config_auth {
 	uint32_t challenge_methods; /* bit 1u << enum sip_method for each
 				       method local users must authenticate
 				       with 407 (REGISTER always gets 401) */
+	bool is_from_checked; /* check_from: the authenticated user must be
+				 the From user (else 403) */
+};
+
+enum config_foreign {
+	CONFIG_FOREIGN_REFUSE, /* requests for other domains: 403 */
+	CONFIG_FOREIGN_FORWARD /* to the outbound proxy, else by DNS */
+};
+
+enum config_redirect {
+	CONFIG_REDIRECT_RELAY,	/* 3xx goes upstream like any final */
+	CONFIG_REDIRECT_RECURSE /* 3xx Contacts become new targets */
+};
+
+enum { CONFIG_DNS_SERVERS_MAX = 4 };
+
+struct config_proxy {
+	bool is_record_route;	      /* record_route */
+	enum config_foreign foreign;  /* foreign_domains */
+	const char *outbound_proxy;   /* a sip/sips URI; NULL = none */
+	uint32_t ring_timeout_s;      /* then CANCEL and 408 */
+	uint32_t serial_timeout_s;    /* per q-group of a serial fork */
+	enum config_redirect redirect;
+	uint32_t max_branches;	      /* per request, recursion included */
+};
+
+struct config_dns {
+	const char *servers[CONFIG_DNS_SERVERS_MAX]; /* "ip[:port]"; none:
+							resolv.conf */
+	size_t nservers;
+	uint32_t timeout_ms; /* per try */
+	uint32_t tries;
+	uint32_t cache_max; /* names */
+	bool is_ipv6;	    /* ipv6: ask AAAA too */
 };
 
 /* NAT keep-alives the registrar sends to bindings behind NAT. */
@@ -220,6 +254,8 @@ const struct config_auth *config_auth(const struct config *c);
 const struct config_registrar *config_registrar(const struct config *c);
 const struct config_bans *config_bans(const struct config *c);
 const struct config_store *config_store(const struct config *c);
+const struct config_proxy *config_proxy(const struct config *c);
+const struct config_dns *config_dns(const struct config *c);
 
 /* "none", "options", "crlf". */
 const char *config_keepalive_name(enum config_keepalive k);

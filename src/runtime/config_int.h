@@ -49,6 +49,8 @@ struct config {
 	struct config_registrar registrar;
 	struct config_bans bans;
 	struct config_store store;
+	struct config_proxy proxy; /* outbound_proxy owned */
+	struct config_dns dns;	   /* servers owned */
 	struct saved_overrides ov;
 };
 
@@ -140,5 +142,14 @@ int config_on_store(struct loader *ld, const char *key, yaml_node_t *k,
 /* Checks across keys of these sections. */
 int config_services_finish(struct loader *ld);
 void config_services_free(struct config *c);
+
+/* config_routing.c: the `proxy` and `dns` sections */
+
+void config_routing_defaults(struct config *c);
+int config_on_proxy(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v);
+int config_on_dns(struct loader *ld, const char *key, yaml_node_t *k,
+		  yaml_node_t *v);
+void config_routing_free(struct config *c);
 
 #endif

@@ -65,6 +65,7 @@ void config_services_defaults(struct config *c)
 		1u << SIP_METHOD_INVITE | 1u << SIP_METHOD_MESSAGE |
 		1u << SIP_METHOD_SUBSCRIBE | 1u << SIP_METHOD_REFER |
 		1u << SIP_METHOD_PUBLISH,
+	    .is_from_checked = true,
 	};
 	c->registrar = (struct config_registrar){
 	    .min_expires_s = 60,
@@ -268,6 +269,12 @@ static int challenge_method(struct loader *ld, const char *key, yaml_node_t *n,
 	return 0;
 }
 
+static int on_check_from(struct loader *ld, const char *key, yaml_node_t *k,
+			 yaml_node_t *v)
+{
+	return config_get_bool(ld, key, k, v, &ld->c->auth.is_from_checked);
+}
+
 static int on_challenge_methods(struct loader *ld, const char *key,
 				yaml_node_t *k, yaml_node_t *v)
 {
@@ -297,6 +304,7 @@ int config_on_auth(struct loader *ld, const char *key, yaml_node_t *k,
 	    {"nonce_lifetime_s", on_nonce_lifetime},
 	    {"algorithms", on_algorithms},
 	    {"challenge_methods", on_challenge_methods},
+	    {"check_from", on_check_from},
 	};
 	return config_walk_map(ld, key, k, v, rules,
 			       sizeof(rules) / sizeof(rules[0]));

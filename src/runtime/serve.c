@@ -209,8 +209,12 @@ static void on_worker_stop(void *ctx, struct worker *w)
 		wc->local_final = *local_stats(wc->local);
 	if (wc->dispatch)
 		wc->dispatch_final = *dispatch_stats(wc->dispatch);
+	if (wc->proxy)
+		wc->proxy_final = *proxy_stats(wc->proxy);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);
+	wc->proxy = proxy_free(wc->proxy);
+	wc->resolver = resolver_free(wc->resolver);
 	wc->local = local_free(wc->local);
 }
 
@@ -254,7 +258,41 @@ static void job_swap(void *arg)
 		local_set_config(wc->local, wc->cfg);
 	if (wc->dispatch)
 		dispatch_set_config(wc->dispatch, wc->cfg);
+	if (wc->proxy)
+		proxy_set_config(wc->proxy, wc->cfg);
 	sb_free(s);
+}
+
+/* The worker's resolver (on its loop, which is not running yet) and its
+ * proxy, handed to the dispatcher. */
+static int proxy_open(struct wctx *wc)
+{
+	const struct config_dns *cd = config_dns(wc->srv->cfg);
+	struct resolver_opts ro = {
+	    .nservers = cd->nservers,
+	    .timeout_ms = cd->timeout_ms,
+	    .tries = cd->tries,
+	    .cache_max = cd->cache_max,
+	    .is_ipv6_enabled = cd->is_ipv6,
+	};
+	struct proxy_deps pd = {
+	    .location = registrar_location(wc->srv->registrar),
+	    .wheel = worker_wheel(wc->w),
+	};
+	int rc;
+
+	for (size_t i = 0; i < cd->nservers; i++)
+		ro.servers[i] = cd->servers[i];
+	rc = resolver_new(worker_loop(wc->w), &ro, &wc->resolver);
+	if (rc != 0) {
+		log_error("resolver_failed", "error=\"%s\"", sb_strerror(rc));
+		return rc;
+	}
+	pd.resolver = wc->resolver;
+	rc = proxy_new(&pd, wc->cfg, &wc->proxy);
+	if (rc == 0)
+		dispatch_set_proxy(wc->dispatch, wc->proxy);
+	return rc;
 }
 
 static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
@@ -289,19 +327,26 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 	rc = local_new(worker_wheel(wc->w), wc->cfg, &wc->local);
 	if (rc == 0)
 		rc = dispatch_new(&deps, wc->local, wc->cfg, &wc->dispatch);
+	if (rc == 0)
+		rc = proxy_open(wc);
 	if (rc != 0)
 		return rc;
 	to.user = dispatch_txn_user(wc->dispatch);
 	to.wheel = worker_wheel(wc->w);
-	return txn_layer_new(&to, &wc->tl);
+	rc = txn_layer_new(&to, &wc->tl);
+	if (rc == 0)
+		proxy_set_layer(wc->proxy, wc->tl);
+	return rc;
 }
 
 /* After the worker's thread ended (or never started). */
 static void wctx_close(struct wctx *wc)
 {
+	wc->resolver = resolver_free(wc->resolver);
 	wc->w = worker_free(wc->w);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);
+	wc->proxy = proxy_free(wc->proxy);
 	wc->local = local_free(wc->local);
 	for (size_t i = 0; i < wc->nretired; i++)
 		config_unref(wc->retired[i]);
@@ -660,8 +705,12 @@ static int serve_start(struct serve *srv)
 
 static void serve_free(struct serve *srv)
 {
-	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++)
+	for (unsigned i = 0; srv->wctx && i < srv->nworkers; i++) {
+		/* a worker that never ran: its resolver closes on its loop,
+		 * which worker_free() runs once more */
+		srv->wctx[i].resolver = resolver_free(srv->wctx[i].resolver);
 		srv->wctx[i].w = worker_free(srv->wctx[i].w);
+	}
 	/* Bindings hold connection references: before the tables go. */
 	serve_services_close(srv);
 	serve_stream_close(srv);

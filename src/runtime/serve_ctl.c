@@ -1,6 +1,7 @@
 /* Control commands of a running server: stats, bindings, reload, version. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct wsnap {
 	struct local_stats local;
 	struct wctx_stats pipe;
 	struct dispatch_stats dispatch;
+	struct proxy_stats proxy;
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	bool is_done;		    /* the worker answered */
@@ -73,6 +75,7 @@ static void job_snap(void *arg)
 	s->pending = wc->local ? local_pending(wc->local) : 0;
 	s->dispatch =
 	    wc->dispatch ? *dispatch_stats(wc->dispatch) : wc->dispatch_final;
+	s->proxy = wc->proxy ? *proxy_stats(wc->proxy) : wc->proxy_final;
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
@@ -220,6 +223,35 @@ static json_t *live_json(void)
 			 "allocations", (json_int_t)sb_live_get(SB_LIVE_ALLOC));
 }
 
+/* The proxy's counters summed over workers. */
+static json_t *proxy_json(const struct stats_job *job, unsigned n)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} f[] = {
+#define F(x) {#x, offsetof(struct proxy_stats, x)}
+	    F(requests),      F(branches),	  F(forwarded_1xx),
+	    F(forwarded_2xx), F(final_errors),	  F(cancelled),
+	    F(ring_timeouts), F(not_found),	  F(unavailable),
+	    F(refused),	      F(loops),		  F(too_many_hops),
+	    F(stateless_acks), F(stateless_responses), F(dropped),
+	    F(dns_failures),  F(alive),
+#undef F
+	};
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		uint64_t sum = 0;
+		for (unsigned i = 0; i < n; i++)
+			sum += *(const uint64_t *)((const char *)&job->snaps[i]
+							   .proxy +
+						   f[k].off);
+		json_object_set_new(o, f[k].name, json_integer((json_int_t)sum));
+	}
+	return o;
+}
+
 /* The reply to `stats`: counters summed over workers, then per worker. */
 static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 {
@@ -292,6 +324,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 				      (json_int_t)l.refused, "stray",
 				      (json_int_t)l.stray));
 	json_object_set_new(o, "udp", udp);
+	json_object_set_new(o, "proxy", proxy_json(job, srv->nworkers));
 	json_object_set_new(o, "stream", stream_json(srv, &conns, &p));
 	json_object_set_new(o, "per_worker", per);
 	json_object_set_new(o, "live", live_json());

@@ -14,6 +14,8 @@
 #include "runtime/worker.h"
 #include "services/dispatch/dispatch.h"
 #include "services/local/local.h"
+#include "services/proxy/proxy.h"
+#include "sip/resolve/resolve.h"
 #include "sip/transport/stream.h"
 #include "sip/txn/txn.h"
 #include "store/store.h"
@@ -42,6 +44,8 @@ struct wctx {
 	struct txn_layer *tl;
 	struct local *local;
 	struct dispatch *dispatch;   /* the layer's transaction user */
+	struct proxy *proxy;	     /* the dispatcher's proxy */
+	struct resolver *resolver;   /* the proxy's DNS, on this loop */
 	struct tp_conn_table *table; /* stream connections; made on the
 					worker, freed after it (main) */
 	int stream_err;		     /* on_start's outcome, for the main
@@ -52,6 +56,7 @@ struct wctx {
 	struct txn_stats txn_final;	/* the layer's, kept at its end */
 	struct local_stats local_final; /* the service's, kept at its end */
 	struct dispatch_stats dispatch_final; /* the dispatcher's, likewise */
+	struct proxy_stats proxy_final;	      /* the proxy's, likewise */
 	bool is_draining;
 	_Atomic uint32_t pending_pub; /* local_pending, published */
 	_Atomic bool has_seen_drain;  /* the drain reached this worker */

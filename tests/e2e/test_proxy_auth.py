@@ -77,8 +77,8 @@ def authed(srv, c, method, ch, user="alice", password="secret",
 def test_invite_challenged_then_passes(srv, c):
     ch = challenge(srv, c, "INVITE")
     r, trying = authed(srv, c, "INVITE", ch)
-    # Past auth: the local service's 100 then 405 until the proxy exists.
-    assert trying and r.status == 405, (r, r.raw)
+    # Past auth: the proxy's 100, then 404 (carol is no user of ours).
+    assert trying and r.status == 404, (r, r.raw)
     st = ctl(srv, "stats")["auth"]
     assert st["proxy_challenged"] == 1 and st["proxy_authenticated"] == 1
 
@@ -95,7 +95,7 @@ def test_invite_wrong_password_407_again(srv, c):
 def test_message_challenged_then_passes(srv, c):
     ch = challenge(srv, c, "MESSAGE")
     r, _ = authed(srv, c, "MESSAGE", ch)
-    assert r.status == 405, (r, r.raw)
+    assert r.status == 404, (r, r.raw)
     r, _ = authed(srv, c, "MESSAGE", challenge(srv, c, "MESSAGE"),
                   password="wrong")
     assert r.status == 407, (r, r.raw)
@@ -108,10 +108,38 @@ def test_other_users_credentials_refused(srv, c):
     assert ctl(srv, "stats")["auth"]["identity_mismatch"] == 1
 
 
+def test_check_from_off_lets_other_users_credentials_pass(start_server,
+                                                          tmp_path):
+    host = loopback_addr()
+    add_user(tmp_path / "data", "alice@%s" % host, "secret")
+    add_user(tmp_path / "data", "bob@%s" % host, "hunter2")
+    srv = start_server(config=CONFIG + "auth:\n  check_from: false\n",
+                       hosts=[host])
+    c = Client(srv.host, srv.port)
+    try:
+        ch = challenge(srv, c, "MESSAGE")
+        r, _ = authed(srv, c, "MESSAGE", ch, user="bob", password="hunter2")
+        assert r.status == 404, (r, r.raw)
+        assert ctl(srv, "stats")["auth"]["identity_mismatch"] == 0
+    finally:
+        c.close()
+
+
+def test_in_dialog_request_not_challenged(srv, c):
+    data, _ = req(srv, "INVITE", "sip:alice@%s" % srv.host)
+    data = data.replace(b"\r\nTo: <sip:carol@%s:%d>" % (
+        srv.host.encode(), srv.port), b"\r\nTo: <sip:carol@%s:%d>;tag=x1" % (
+        srv.host.encode(), srv.port))
+    assert b";tag=x1" in data
+    r, _ = final(c, data)
+    assert r.status != 407, (r, r.raw)
+    assert ctl(srv, "stats")["auth"]["proxy_challenged"] == 0
+
+
 def test_foreign_from_not_challenged(srv, c):
     data, _ = req(srv, "INVITE", "sip:mallory@example.org")
     r, trying = final(c, data)
-    assert trying and r.status == 405, (r, r.raw)
+    assert trying and r.status == 404, (r, r.raw)
     assert ctl(srv, "stats")["auth"]["proxy_challenged"] == 0
 
 

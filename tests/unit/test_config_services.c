@@ -162,7 +162,7 @@ static void test_config_services_errors(void **state)
 		     "auth.challenge_methods[0]: unknown method \"invite\"");
 	assert_fails(f, LISTEN "auth:\n  x: 1\n",
 		     "test.yaml:3:3: auth.x: unknown key (known keys: "
-		     "nonce_lifetime_s, algorithms, challenge_methods)");
+		     "nonce_lifetime_s, algorithms, challenge_methods, check_from)");
 	assert_fails(f, LISTEN "registrar:\n  max_bindings: 0\n",
 		     "registrar.max_bindings: must be between 1 and 256");
 	assert_fails(f, LISTEN "registrar:\n  keepalive: sometimes\n",

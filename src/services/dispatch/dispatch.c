@@ -28,6 +28,7 @@ enum {
 struct dispatch {
 	struct dispatch_deps deps; /* shared, borrowed */
 	struct local *local;	   /* this worker's, borrowed */
+	struct proxy *proxy;	   /* this worker's, borrowed; may be NULL */
 	struct txn_user lu;	   /* the local service's callbacks */
 	const struct config *cfg;  /* snapshot for new requests, borrowed */
 	struct buf extra;	   /* challenge lines; reused */
@@ -302,6 +303,9 @@ static bool is_from_local_user(struct dispatch *d, const struct sip_msg *req)
 {
 	const struct sip_uri *fu;
 
+	/* in a dialog: the route set an authenticated request made */
+	if (req->to && req->to->tag.p)
+		return false;
 	if (req->method == SIP_METHOD_ACK || req->method == SIP_METHOD_CANCEL ||
 	    !(config_auth(d->cfg)->challenge_methods &
 	      (1u << (unsigned)req->method)) ||
@@ -311,6 +315,14 @@ static bool is_from_local_user(struct dispatch *d, const struct sip_msg *req)
 	return (fu->scheme == SIP_URI_SIP || fu->scheme == SIP_URI_SIPS) &&
 	       fu->host.len > 0 && fu->host.len <= CONFIG_DOMAIN_MAX &&
 	       dispatch_is_local_domain(d->cfg, fu->host);
+}
+
+/* A request past the checks: the proxy's, or else the local service's. */
+static void route(struct dispatch *d, struct txn *t, struct sip_msg *req)
+{
+	if (d->proxy && proxy_request(d->proxy, t, req))
+		return;
+	d->lu.on_request(d->lu.ctx, t, req);
 }
 
 /* RFC 3261 22 (issue 5): the authenticated user is the From user. */
@@ -327,12 +339,15 @@ static void on_local_user(struct dispatch *d, struct txn *t,
 		users_unref(snap);
 		return;
 	}
-	if (!slice_eq(users_entry_of(r.cred)->user, fu->user)) {
+	if (config_auth(d->cfg)->is_from_checked &&
+	    !slice_eq(users_entry_of(r.cred)->user, fu->user)) {
 		d->stats.identity_mismatch++;
 		reply(d, t, 403, SL("Identity mismatch"), slice_make(NULL, 0));
 	} else {
 		d->stats.proxy_authenticated++;
-		d->lu.on_request(d->lu.ctx, t, req);
+		users_unref(snap);
+		route(d, t, req);
+		return;
 	}
 	users_unref(snap);
 }
@@ -349,13 +364,15 @@ static void on_request(void *ctx, struct txn *t, struct sip_msg *req)
 	else if (is_from_local_user(d, req))
 		on_local_user(d, t, req);
 	else
-		d->lu.on_request(d->lu.ctx, t, req);
+		route(d, t, req);
 }
 
 static void on_cancel(void *ctx, struct txn *t)
 {
 	struct dispatch *d = ctx;
 
+	if (d->proxy && proxy_cancel(d->proxy, t))
+		return;
 	d->lu.on_cancel(d->lu.ctx, t);
 }
 
@@ -371,6 +388,8 @@ static void on_stray(void *ctx, struct sip_inmsg *im)
 {
 	struct dispatch *d = ctx;
 
+	if (d->proxy && proxy_stray(d->proxy, im))
+		return;
 	d->lu.on_stray(d->lu.ctx, im);
 }
 
@@ -488,6 +507,11 @@ struct dispatch *dispatch_free(struct dispatch *d)
 	buf_close(&d->extra);
 	sb_free(d);
 	return NULL;
+}
+
+void dispatch_set_proxy(struct dispatch *d, struct proxy *p)
+{
+	d->proxy = p;
 }
 
 void dispatch_set_config(struct dispatch *d, const struct config *cfg)

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/slice.h"
 #include "services/local/local.h"
+#include "services/proxy/proxy.h"
 #include "services/registrar/registrar.h"
 #include "services/shield/ban.h"
 #include "sip/auth/auth.h"
@@ -40,11 +41,13 @@ struct config;
  *                                 Proxy-Authorization (407, realm = the
  *                                 From domain, RFC 3261 22.3) for the
  *                                 user the From names (else 403
- *                                 "Identity mismatch"), then goes to the
- *                                 local service; ACK and CANCEL are never
- *                                 challenged (RFC 3261 22.1);
- *                                 everything else (and all while
- *                                 draining) goes to the local service.
+ *                                 "Identity mismatch", auth.check_from),
+ *                                 ACK, CANCEL (RFC 3261 22.1) and
+ *                                 requests in a dialog (To tag) are never
+ *                                 challenged; then the proxy takes what
+ *                                 is not addressed to switchboard itself,
+ *                                 the local service the rest (and all
+ *                                 while draining).
  *
  * A wrong password and an unknown user get the same 401 (407) as a first
  * request without credentials (a fresh nonce each time). A wrong password
@@ -90,6 +93,10 @@ int dispatch_new(const struct dispatch_deps *deps, struct local *local,
 /* Returns NULL. Accepts NULL. After its transaction layer is freed. */
 struct dispatch *dispatch_free(struct dispatch *d);
 void dispatch_set_config(struct dispatch *d, const struct config *cfg);
+/* The worker's proxy (borrowed; NULL: every request is the local
+ * service's): requests past the checks go to it first, then CANCELs it
+ * owns and messages no transaction took. */
+void dispatch_set_proxy(struct dispatch *d, struct proxy *p);
 
 /* The callbacks for txn_layer_opts.user, bound to d. */
 struct txn_user dispatch_txn_user(struct dispatch *d);

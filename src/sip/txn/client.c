@@ -371,14 +371,18 @@ static int send_cancel(struct txn *invite)
 	return err;
 }
 
-static void deliver(struct txn *t, struct sip_inmsg *im)
+/* To the TU; false when detached and im is a 2xx nobody took (stray). */
+static bool deliver(struct txn *t, struct sip_inmsg *im)
 {
 	t->status = im->msg.status;
-	if (t->cb)
+	if (t->cb) {
 		t->cb(t->arg, t, 0, im);
+		return true;
+	}
+	return txn_status_class(im->msg.status) != 2;
 }
 
-static void recv_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
+static bool recv_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
 {
 	const struct txn_timers *tm = &t->tl->o.timers;
 
@@ -405,8 +409,7 @@ static void recv_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
 			txn_layer_timer(t, &t->end,
 					t->is_reliable ? 0 : tm->timer_d_ms);
 		}
-		deliver(t, im);
-		break;
+		return deliver(t, im);
 	case TXN_STATE_COMPLETED:
 		/* RFC 3261 17.1.1.2: a retransmitted final gets the ACK */
 		if (cls >= 3 && t->ack.len)
@@ -415,11 +418,12 @@ static void recv_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
 	case TXN_STATE_ACCEPTED:
 		/* RFC 6026 8.4: 2xx retransmissions go up to the TU */
 		if (cls == 2)
-			deliver(t, im);
+			return deliver(t, im);
 		break;
 	default:
 		break;
 	}
+	return true;
 }
 
 static void recv_non_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
@@ -445,14 +449,14 @@ static void recv_non_invite(struct txn *t, struct sip_inmsg *im, unsigned cls)
 	}
 }
 
-void txn_client_recv(struct txn *t, struct sip_inmsg *im)
+bool txn_client_recv(struct txn *t, struct sip_inmsg *im)
 {
 	unsigned cls = txn_status_class(im->msg.status);
 
 	if (t->method == SIP_METHOD_INVITE)
-		recv_invite(t, im, cls);
-	else
-		recv_non_invite(t, im, cls);
+		return recv_invite(t, im, cls);
+	recv_non_invite(t, im, cls);
+	return true;
 }
 
 int txn_client_start(struct txn_layer *tl, const struct sip_flow *dst,

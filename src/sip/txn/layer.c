@@ -404,7 +404,10 @@ static void recv_response(struct txn_layer *tl, struct sip_inmsg *im)
 		txn_layer_stray(tl, im);
 		return;
 	}
-	txn_client_recv(t, im);
+	if (!txn_client_recv(t, im)) {
+		txn_layer_stray(tl, im);
+		return;
+	}
 	sip_inmsg_free(im);
 }
 

@@ -380,6 +380,55 @@ int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 	return err;
 }
 
+int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
+			 struct slice bytes)
+{
+	unsigned cls = txn_status_class(status);
+	char *out;
+	int err;
+
+	if (!t->is_server || cls == 0 || status == 100 || !bytes.len)
+		return -EINVAL;
+	switch (t->state) {
+	case TXN_STATE_TRYING:
+	case TXN_STATE_PROCEEDING:
+		break;
+	case TXN_STATE_ACCEPTED:
+		/* RFC 6026 7.1: 2xx retransmissions and forked 2xx pass */
+		if (cls == 2)
+			break;
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
+	if (to_tag.len && t->req)
+		(void)reply_tag(t, to_tag);
+	out = sb_malloc(bytes.len);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, bytes.p, bytes.len);
+	sb_free(t->out);
+	t->out = out;
+	t->out_len = (uint32_t)bytes.len;
+	t->status = status;
+	t->tl->stats.responses_out[cls]++;
+	err = txn_layer_send(t, slice_make(t->out, t->out_len), false);
+	after_reply(t, cls);
+	if (t->state == TXN_STATE_COMPLETED && !t->is_rfc2543)
+		release(t);
+	return err;
+}
+
+void txn_set_owner(struct txn *t, void *owner)
+{
+	t->owner = owner;
+}
+
+void *txn_owner(const struct txn *t)
+{
+	return t->owner;
+}
+
 static int reply_status(struct txn *t, unsigned status, struct slice to_tag)
 {
 	struct sip_reply_opts o = {.status = (uint16_t)status,

@@ -143,6 +143,23 @@ void txn_layer_recv(struct txn_layer *tl, struct sip_inmsg *im);
 int txn_reply(struct txn *t, const struct sip_reply_opts *o);
 
 /*
+ * Forward a response received elsewhere through server transaction t (a
+ * proxy's, RFC 3261 16.7 step 9): bytes is the whole response as it is to
+ * be sent (the proxy removed its Via), status its code, to_tag its To tag
+ * (kept for a CANCEL's 200 and RFC 2543 ACK matching when no tag was
+ * settled yet). Sent to where the request's Via says (18.2.2) and drives
+ * the state machine as txn_reply() does, the same rules and return
+ * values; 100 is never forwarded (-EINVAL).
+ */
+int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
+			 struct slice bytes);
+
+/* The TU's own pointer for t (NULL until set): maps a CANCEL or a timeout
+ * back to the TU's state. */
+void txn_set_owner(struct txn *t, void *owner);
+void *txn_owner(const struct txn *t);
+
+/*
  * The request a server transaction was created for (parsed). Valid until
  * the final response is sent, except INVITE 2xx (valid until t ends, for
  * the TU's 2xx retransmissions); NULL afterwards (Completed, Confirmed)
@@ -195,7 +212,9 @@ int txn_client_start(struct txn_layer *tl, const struct sip_flow *dst,
  */
 int txn_client_cancel(struct txn *invite);
 
-/* Forget a client transaction's callback (the TU went away). */
+/* Forget a client transaction's callback (the TU went away). A 2xx that
+ * reaches it afterwards (a late branch, a retransmission) goes to the TU's
+ * on_stray, to be forwarded statelessly (RFC 3261 16.7, RFC 6026). */
 void txn_client_detach(struct txn *t);
 
 /* Make a fresh branch "z9hG4bK" + 16 random chars into buf (>= 24 bytes). */

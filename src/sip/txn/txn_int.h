@@ -43,6 +43,7 @@ struct txn {
 	enum sip_method method;	  /* of the request that created it */
 	struct slice method_name; /* for SIP_METHOD_UNKNOWN */
 	bool is_server;
+	void *owner;		 /* the TU's, txn_set_owner() */
 	bool is_reliable;	 /* no retransmissions (17.1.1.2, 17.2.1) */
 	bool is_rfc2543;	 /* server: top Via without the magic cookie */
 	bool is_linked;		 /* in the hash table */
@@ -142,7 +143,8 @@ void txn_server_cancel(struct txn_layer *tl, struct sip_inmsg *im,
 		       struct txn *target);
 
 /* client.c: responses in */
-void txn_client_recv(struct txn *t, struct sip_inmsg *im);
+/* false: a detached INVITE's 2xx, for the TU's on_stray (im kept) */
+bool txn_client_recv(struct txn *t, struct sip_inmsg *im);
 void txn_client_on_sent(int err, void *arg);
 
 #endif

@@ -1,0 +1,71 @@
+/* Private to the proxy: shared helpers of proxy.c, route.c, stateless.c. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef SB_SERVICES_PROXY_INT_H
+#define SB_SERVICES_PROXY_INT_H
+
+#include "base/buf.h"
+#include "services/proxy/proxy.h"
+#include "sip/msg/patch.h"
+
+enum {
+	PROXY_SIP_PORT = 5060,
+	PROXY_SIPS_PORT = 5061,
+	PROXY_MAX_FORWARDS = 70, /* RFC 3261 16.6 step 3 */
+	PROXY_RR_MAX = 192,	 /* bytes of one Record-Route value */
+	PROXY_VIA_MAX = 160,	 /* bytes of our Via value */
+	PROXY_BRANCH_MAX = 48,	 /* bytes of our branch */
+	PROXY_LOOP_HEX = 8,	 /* hex digits of the loop hash */
+	PROXY_OUT_MAX = 65536	 /* bytes of a message we print */
+};
+
+/* The next hop of a request: the URI to resolve, or a flow to reuse. */
+struct proxy_hop {
+	const struct sip_uri *uri; /* resolve this (NULL when has_flow) */
+	struct sip_flow flow;	   /* a registered flow (plain copy) */
+	bool has_flow;
+};
+
+/* route.c */
+
+/* An IP literal host ("192.0.2.1", "[2001:db8::1]") as an address with
+ * port; false for names. */
+bool proxy_host_addr(struct slice host, uint16_t port, struct sip_addr *out);
+/* RFC 3261 16.3 step 4: the hash of what a looping request keeps, as
+ * PROXY_LOOP_HEX hex digits in out. */
+void proxy_loop_hash(struct sip_msg *m, char out[PROXY_LOOP_HEX]);
+/* A Via of m is ours with the same loop hash: a loop (482). */
+bool proxy_is_loop(const struct config *cfg, struct sip_msg *m,
+		   const char hash[PROXY_LOOP_HEX]);
+/* Our Via sent-by is this listener's: a Via value of a message names us. */
+bool proxy_via_is_self(const struct config *cfg, const struct sip_via *v);
+/*
+ * RFC 3261 16.4: fix a strict router's request and drop our own Route
+ * values, as patches in ps. *ruri is set to the Request-URI to use (the
+ * received one, or the last Route's for a strict router); *next to the
+ * first Route left (NULL: none). *had_self tells whether one of ours went.
+ * Returns 0, -EBADMSG (a Route that does not parse) or -ENOMEM.
+ */
+int proxy_routes(const struct config *cfg, struct sip_msg *m,
+		 struct sip_patchset *ps, const struct sip_uri **ruri,
+		 const struct sip_nameaddr **next, bool *had_self);
+/* "<sip:HOST:PORT;transport=tcp;lr>" for listener l into out (r2: add
+ * ";r2=on"). Returns the slice, empty on overflow. */
+struct slice proxy_rr_value(const struct tp_listener *l, bool r2, char *out,
+			    size_t cap);
+/* The listener a request to tp/family leaves by (the flow's if any). */
+struct tp_listener *proxy_out_listener(const struct resolve_target *to,
+				       const struct sip_flow *flow);
+
+/* stateless.c */
+
+/* RFC 3261 16.11: forward an ACK for a 2xx (or any request routed by us)
+ * without state; responses per their second Via. */
+bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im);
+bool proxy_stateless_response(struct proxy *p, struct sip_inmsg *im);
+
+/* proxy.c, for stateless.c */
+const struct config *proxy_config(const struct proxy *p);
+struct proxy_stats *proxy_stats_mut(struct proxy *p);
+txn_send_fn proxy_sender(const struct proxy *p);
+
+#endif
