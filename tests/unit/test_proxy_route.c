@@ -260,6 +260,85 @@ static void test_record_route_values(void **state)
 	assert_false(proxy_via_is_self(f->cfg, v));
 }
 
+static struct sip_flow flow4(enum sip_transport tp, const char *ip,
+			     uint16_t port)
+{
+	struct sip_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.tp = tp;
+	assert_true(proxy_host_addr(slice_cstr(ip), port, &f.remote));
+	return f;
+}
+
+static void test_flow_token_round_trip(void **state)
+{
+	char tok[PROXY_TOKEN_MAX];
+	struct sip_flow f = flow4(SIP_TP_TLS, "192.0.2.7", 40123), g;
+	struct sip_flow f6;
+	size_t n;
+
+	(void)state;
+	n = proxy_flow_token(&f, tok);
+	assert_true(n > 0 && n <= PROXY_TOKEN_MAX);
+	assert_true(proxy_flow_parse(slice_make(tok, n), &g));
+	assert_int_equal(g.tp, SIP_TP_TLS);
+	assert_true(sip_addr_eq(&g.remote, &f.remote));
+
+	memset(&f6, 0, sizeof(f6));
+	f6.tp = SIP_TP_TCP;
+	assert_true(proxy_host_addr(SL("[2001:db8::5]"), 5070, &f6.remote));
+	n = proxy_flow_token(&f6, tok);
+	assert_true(n > 0 && n <= PROXY_TOKEN_MAX);
+	assert_true(proxy_flow_parse(slice_make(tok, n), &g));
+	assert_true(sip_addr_eq(&g.remote, &f6.remote));
+
+	/* a changed address or MAC is refused: no made-up flows */
+	n = proxy_flow_token(&f, tok);
+	tok[3] = tok[3] == '0' ? '1' : '0';
+	assert_false(proxy_flow_parse(slice_make(tok, n), &g));
+	n = proxy_flow_token(&f, tok);
+	tok[n - 1] = tok[n - 1] == '0' ? '1' : '0';
+	assert_false(proxy_flow_parse(slice_make(tok, n), &g));
+	assert_false(proxy_flow_parse(slice_make(tok, n - 1), &g));
+	assert_false(proxy_flow_parse(SL("9"), &g));
+}
+
+static void test_route_flow_picks_other_side(void **state)
+{
+	struct fx *f = *state;
+	struct sip_flow up = flow4(SIP_TP_TLS, "10.0.0.1", 40000);
+	struct sip_flow down = flow4(SIP_TP_TCP, "10.0.0.2", 50000);
+	struct sip_flow other = flow4(SIP_TP_UDP, "10.0.0.3", 5060), out;
+	char ut[PROXY_TOKEN_MAX], dt[PROXY_TOKEN_MAX], hdr[512];
+	size_t un = proxy_flow_token(&up, ut), dn = proxy_flow_token(&down, dt);
+	const struct sip_nameaddr *r;
+	struct sip_msg *m;
+
+	snprintf(hdr, sizeof(hdr),
+		 "Route: <sip:127.0.0.1:5060;lr;sbu=%.*s;sbd=%.*s>\r\n",
+		 (int)un, ut, (int)dn, dt);
+	m = parse(f, "sip:bob@10.0.0.2:5070", hdr);
+	r = proxy_self_route(f->cfg, m);
+	assert_non_null(r);
+	assert_true(proxy_route_flow(r, &up, &out));
+	assert_true(sip_addr_eq(&out.remote, &down.remote));
+	assert_int_equal(out.tp, SIP_TP_TCP);
+	assert_true(proxy_route_flow(r, &down, &out));
+	assert_true(sip_addr_eq(&out.remote, &up.remote));
+	assert_false(proxy_route_flow(r, &other, &out));
+
+	/* only the caller needs a flow: requests from elsewhere go to it */
+	arena_reset(&f->arena);
+	snprintf(hdr, sizeof(hdr),
+		 "Route: <sip:127.0.0.1:5060;lr;sbu=%.*s>\r\n", (int)un, ut);
+	m = parse(f, "sip:alice@10.0.0.1:5070", hdr);
+	r = proxy_self_route(f->cfg, m);
+	assert_true(proxy_route_flow(r, &other, &out));
+	assert_true(sip_addr_eq(&out.remote, &up.remote));
+	assert_false(proxy_route_flow(r, &up, &out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +357,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_record_route_values, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_flow_token_round_trip, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_route_flow_picks_other_side,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,8 @@ struct pctx {
 	uint32_t best_len;
 	uint16_t best_status; /* 0: none yet */
 	char loop[PROXY_LOOP_HEX];
+	char up[PROXY_TOKEN_MAX]; /* the caller's flow token, or none */
+	uint8_t up_len;
 	bool is_invite;
 	bool is_record_routed;
 	bool is_cancelled, is_timed_out, has_6xx, is_final;
@@ -293,22 +295,24 @@ static bool same_iface(const struct tp_listener *a, const struct tp_listener *b)
 /* The Record-Route values: ours, twice when the interface changes. */
 static int patch_record_route(struct sip_patchset *ps, struct sip_msg *m,
 			      const struct tp_listener *in,
-			      const struct tp_listener *out)
+			      const struct tp_listener *out, struct slice up,
+			      struct slice down)
 {
 	const struct sip_hdr *first = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE);
 	char v1[PROXY_RR_MAX], v2[PROXY_RR_MAX];
 	bool is_double = in && out && !same_iface(in, out);
 	struct slice top, second = none;
 	char both[2 * PROXY_RR_MAX + 2];
+
 	int n;
 
 	if (!out)
 		return -EINVAL;
 	/* RFC 5658: the value facing the next hop first, then ours facing
 	 * the previous one */
-	top = proxy_rr_value(out, is_double, v1, sizeof(v1));
+	top = proxy_rr_value(out, is_double, up, down, v1, sizeof(v1));
 	if (is_double)
-		second = proxy_rr_value(in, true, v2, sizeof(v2));
+		second = proxy_rr_value(in, true, up, down, v2, sizeof(v2));
 	if (!top.len || (is_double && !second.len))
 		return -E2BIG;
 	n = snprintf(both, sizeof(both), "%.*s%s%.*s", SL_ARG(top),
@@ -369,7 +373,7 @@ static int patch_received(struct sip_patchset *ps, const struct sip_msg *m,
 	const struct sip_via *v = m->via;
 	char ip[INET6_ADDRSTRLEN + 16], port[BUF_UINT_MAX + 1];
 	struct slice host = v->host;
-	int err = 0, n;
+	int err = 0, n, pn;
 
 	if (in->remote.sa.sa_family == AF_UNSPEC)
 		return 0;
@@ -377,16 +381,43 @@ static int patch_received(struct sip_patchset *ps, const struct sip_msg *m,
 	sip_addr_ip(&in->remote, ip + n, sizeof(ip) - (size_t)n);
 	if (host.len >= 2 && host.p[0] == '[')
 		host = slice_make(host.p + 1, host.len - 2);
-	if ((v->has_rport || !slice_caseeq(host, slice_cstr(ip + n))) &&
+	/* the rport value first: a bare ";rport" may end the value */
+	if (v->has_rport && v->rport.len == 0) {
+		port[0] = '=';
+		pn = (int)buf_fmt_uint(port + 1, sip_addr_port(&in->remote));
+		err = sip_patch_add(ps, (uint32_t)(v->rport.p - m->buf), 0,
+				    slice_make(port, (size_t)pn + 1));
+	}
+	if (!err && (v->has_rport || !slice_caseeq(host, slice_cstr(ip + n))) &&
 	    !v->received.p)
 		err = sip_patch_add(ps, v->off + v->len, 0, slice_cstr(ip));
-	if (!err && v->has_rport && v->rport.len == 0) {
-		port[0] = '=';
-		n = (int)buf_fmt_uint(port + 1, sip_addr_port(&in->remote));
-		err = sip_patch_add(ps, (uint32_t)(v->rport.p - m->buf), 0,
-				    slice_make(port, (size_t)n + 1));
-	}
 	return err;
+}
+
+/* The callee's flow token: for a branch sent through a registered flow. */
+static struct slice down_token(const struct branch *b, char *out, size_t cap)
+{
+	(void)cap;
+	if (!b->has_flow)
+		return none;
+	return slice_make(out, proxy_flow_token(&b->flow, out));
+}
+
+/*
+ * The caller's flow token (RFC 5626 5.3 in spirit): when the caller is on
+ * a stream or behind a NAT (its Contact is not where it sends from), so
+ * requests toward it take the flow its INVITE came on.
+ */
+static void up_token(struct pctx *c, struct sip_msg *req)
+{
+	const struct sip_flow *in = txn_flow(c->st);
+	const struct sip_nameaddr *ct = NULL;
+
+	if (!sip_transport_is_reliable(in->tp) &&
+	    (sip_msg_contacts(req, &ct) != 0 || !ct ||
+	     !registrar_contact_is_nated(&ct->uri, in)))
+		return;
+	c->up_len = (uint8_t)proxy_flow_token(in, c->up);
 }
 
 /* Print the request for branch b leaving by listener out into p->out. */
@@ -397,7 +428,7 @@ static int print_branch(struct pctx *c, struct branch *b,
 	struct sip_msg *m = c->req;
 	const struct sip_nameaddr *next;
 	const struct sip_uri *ruri;
-	char first[ARENA_FIRST];
+	char first[ARENA_FIRST], down[PROXY_TOKEN_MAX];
 	struct sip_patchset ps;
 	struct arena a;
 	bool had_self;
@@ -413,8 +444,9 @@ static int print_branch(struct pctx *c, struct branch *b,
 	if (!err)
 		err = patch_credentials(&ps, m, c->cfg);
 	if (!err && c->is_record_routed)
-		err =
-		    patch_record_route(&ps, m, txn_flow(c->st)->listener, out);
+		err = patch_record_route(&ps, m, txn_flow(c->st)->listener, out,
+					 slice_make(c->up, c->up_len),
+					 down_token(b, down, sizeof(down)));
 	if (!err)
 		err = patch_path(&ps, m, b->path);
 	if (!err)
@@ -667,7 +699,8 @@ static struct branch *branch_new(struct pctx *c, struct slice ruri,
 		b->ruri = slice_make(d, ruri.len);
 		d += ruri.len;
 	}
-	memcpy(d, path.p, path.len);
+	if (path.len)
+		memcpy(d, path.p, path.len);
 	b->path = slice_make(d, path.len);
 	d += path.len;
 	memcpy(d, hop.p, hop.len);
@@ -917,17 +950,29 @@ static bool targets(struct pctx *c, struct sip_msg *req, bool *is_local_svc)
 	const struct sip_nameaddr *next;
 	const struct sip_uri *ruri;
 	char first[ARENA_FIRST];
+	const struct sip_nameaddr *self;
 	struct sip_patchset ps;
+	struct sip_flow flow;
 	struct arena a;
 	bool had_self, ok = true;
 	int err;
 
 	arena_init(&a, first, sizeof(first), 0);
 	sip_patchset_init(&ps, req, &a, NULL);
+	self = proxy_self_route(c->cfg, req);
 	err = proxy_routes(c->cfg, req, &ps, &ruri, &next, &had_self);
 	if (err) {
 		reply(c->st, 400, SL("Bad Route"), none);
 		ok = false;
+	} else if (self && proxy_route_flow(self, txn_flow(c->st), &flow)) {
+		/* our Record-Route named the flow toward that side */
+		struct branch *b =
+		    branch_new(c, ruri != &req->ruri ? ruri->raw : none, none,
+			       next ? next->uri.raw : ruri->raw, 1000);
+		if ((ok = b != NULL)) {
+			b->flow = flow;
+			b->has_flow = true;
+		}
 	} else if (next) {
 		/* 16.5: a Route left decides; the Request-URI stays */
 		ok = branch_new(c, none, none, next->uri.raw, 1000) != NULL;
@@ -999,6 +1044,8 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 	}
 	p->stats.requests++;
 	txn_set_owner(t, c);
+	if (c->is_record_routed)
+		up_token(c, req);
 	if (c->is_invite)
 		wheel_start(p->deps.wheel, &c->ring,
 			    (uint64_t)config_proxy(cfg)->ring_timeout_s * 1000);

@@ -11,7 +11,8 @@ enum {
 	PROXY_SIP_PORT = 5060,
 	PROXY_SIPS_PORT = 5061,
 	PROXY_MAX_FORWARDS = 70, /* RFC 3261 16.6 step 3 */
-	PROXY_RR_MAX = 192,	 /* bytes of one Record-Route value */
+	PROXY_RR_MAX = 384,	 /* bytes of one Record-Route value */
+	PROXY_TOKEN_MAX = 72,	 /* bytes of a flow token */
 	PROXY_VIA_MAX = 160,	 /* bytes of our Via value */
 	PROXY_BRANCH_MAX = 48,	 /* bytes of our branch */
 	PROXY_LOOP_HEX = 8,	 /* hex digits of the loop hash */
@@ -48,10 +49,31 @@ bool proxy_via_is_self(const struct config *cfg, const struct sip_via *v);
 int proxy_routes(const struct config *cfg, struct sip_msg *m,
 		 struct sip_patchset *ps, const struct sip_uri **ruri,
 		 const struct sip_nameaddr **next, bool *had_self);
-/* "<sip:HOST:PORT;transport=tcp;lr>" for listener l into out (r2: add
- * ";r2=on"). Returns the slice, empty on overflow. */
-struct slice proxy_rr_value(const struct tp_listener *l, bool r2, char *out,
+/* The first of our own Route values in m (loose routing), or NULL. */
+const struct sip_nameaddr *proxy_self_route(const struct config *cfg,
+					    struct sip_msg *m);
+/*
+ * "<sip:HOST:PORT;transport=tcp;lr>" for listener l into out (r2: add
+ * ";r2=on"; up, down: flow tokens for ";sbu=" and ";sbd=", may be
+ * empty). Returns the slice, empty on overflow.
+ */
+struct slice proxy_rr_value(const struct tp_listener *l, bool r2,
+			    struct slice up, struct slice down, char *out,
 			    size_t cap);
+/*
+ * RFC 5626 5.3-like flow tokens: a flow (transport, remote address) as
+ * text with a MAC keyed per process, so a peer cannot make one up.
+ * proxy_flow_token returns the length written into out, 0 on error.
+ */
+size_t proxy_flow_token(const struct sip_flow *f, char out[PROXY_TOKEN_MAX]);
+bool proxy_flow_parse(struct slice tok, struct sip_flow *out);
+/*
+ * The flow an in-dialog request must take, from the tokens of our Route
+ * value r (";sbu=" the caller's side, ";sbd=" the callee's): the other
+ * side's of the one src came from. False when none applies.
+ */
+bool proxy_route_flow(const struct sip_nameaddr *r, const struct sip_flow *src,
+		      struct sip_flow *out);
 /* The listener a request to tp/family leaves by (the flow's if any). */
 struct tp_listener *proxy_out_listener(const struct resolve_target *to,
 				       const struct sip_flow *flow);

@@ -2,10 +2,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "runtime/config.h"
+#include "base/rand.h"
 #include "services/proxy/proxy_int.h"
 
 static const char hex[] = "0123456789abcdef";
@@ -271,16 +275,18 @@ int proxy_routes(const struct config *cfg, struct sip_msg *m,
 	return remove_routes(ps, m, first, drop, ndrop);
 }
 
-struct slice proxy_rr_value(const struct tp_listener *l, bool r2, char *out,
+struct slice proxy_rr_value(const struct tp_listener *l, bool r2,
+			    struct slice up, struct slice down, char *out,
 			    size_t cap)
 {
 	static const char *const tp_param[SIP_TP__COUNT] = {
 	    "", ";transport=tcp", ";transport=tls"};
 	struct slice host = tp_listener_host(l);
-	int n =
-	    snprintf(out, cap, "<sip:%.*s:%u%s;lr%s>", SL_ARG(host),
-		     (unsigned)tp_listener_port(l),
-		     tp_param[tp_listener_transport(l)], r2 ? ";r2=on" : "");
+	int n = snprintf(out, cap, "<sip:%.*s:%u%s;lr%s%s%.*s%s%.*s>",
+			 SL_ARG(host), (unsigned)tp_listener_port(l),
+			 tp_param[tp_listener_transport(l)], r2 ? ";r2=on" : "",
+			 up.len ? ";sbu=" : "", SL_ARG(up),
+			 down.len ? ";sbd=" : "", SL_ARG(down));
 
 	if (n < 0 || (size_t)n >= cap)
 		return slice_make(NULL, 0);
@@ -293,4 +299,176 @@ struct tp_listener *proxy_out_listener(const struct resolve_target *to,
 	if (flow && flow->listener)
 		return flow->listener;
 	return to ? tp_listener_find(to->tp, to->addr.sa.sa_family) : NULL;
+}
+
+const struct sip_nameaddr *proxy_self_route(const struct config *cfg,
+					    struct sip_msg *m)
+{
+	const struct sip_nameaddr *r = NULL;
+
+	if (sip_msg_routes(m, &r) != 0 || !r ||
+	    !proxy_uri_is_self(cfg, &r->uri))
+		return NULL;
+	return r;
+}
+
+enum {
+	KEY_LEN = 32,
+	MAC_HEX = 16 /* hex digits of the truncated HMAC-SHA256 */
+};
+
+static unsigned char token_key[KEY_LEN];
+static pthread_once_t token_once = PTHREAD_ONCE_INIT;
+
+static void token_key_init(void)
+{
+	if (RAND_bytes(token_key, sizeof(token_key)) != 1)
+		for (size_t i = 0; i < sizeof(token_key); i += 8) {
+			uint64_t r = sb_rand64();
+			memcpy(token_key + i, &r, 8);
+		}
+}
+
+static void mac_hex(const char *p, size_t n, char out[MAC_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	pthread_once(&token_once, token_key_init);
+	if (!HMAC(EVP_sha256(), token_key, sizeof(token_key),
+		  (const unsigned char *)p, n, md, &mdlen) ||
+	    mdlen < MAC_HEX / 2)
+		memset(md, 0, sizeof(md));
+	for (size_t i = 0; i < MAC_HEX / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+}
+
+/* "<tp digit><4|6><address hex><port hex><mac hex>" */
+size_t proxy_flow_token(const struct sip_flow *f, char out[PROXY_TOKEN_MAX])
+{
+	const unsigned char *ip;
+	size_t iplen, n = 0;
+	uint16_t port = sip_addr_port(&f->remote);
+
+	if (f->remote.sa.sa_family == AF_INET) {
+		ip = (const unsigned char *)&f->remote.in.sin_addr;
+		iplen = 4;
+	} else if (f->remote.sa.sa_family == AF_INET6) {
+		ip = (const unsigned char *)&f->remote.in6.sin6_addr;
+		iplen = 16;
+	} else {
+		return 0;
+	}
+	out[n++] = (char)('0' + (int)f->tp);
+	out[n++] = iplen == 4 ? '4' : '6';
+	for (size_t i = 0; i < iplen; i++) {
+		out[n++] = hex[ip[i] >> 4];
+		out[n++] = hex[ip[i] & 15];
+	}
+	for (int sh = 12; sh >= 0; sh -= 4)
+		out[n++] = hex[(port >> sh) & 15];
+	mac_hex(out, n, out + n);
+	return n + MAC_HEX;
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool proxy_flow_parse(struct slice tok, struct sip_flow *out)
+{
+	unsigned char ip[16];
+	char mac[MAC_HEX];
+	size_t iplen, body;
+	uint32_t port = 0;
+	int tp;
+
+	if (tok.len < 2)
+		return false;
+	tp = tok.p[0] - '0';
+	iplen = tok.p[1] == '4' ? 4 : tok.p[1] == '6' ? 16 : 0;
+	body = 2 + 2 * iplen + 4;
+	if (tp < 0 || tp >= SIP_TP__COUNT || !iplen ||
+	    tok.len != body + MAC_HEX)
+		return false;
+	mac_hex(tok.p, body, mac);
+	/* not memcmp: the same time whatever matches */
+	{
+		unsigned diff = 0;
+		for (size_t i = 0; i < MAC_HEX; i++)
+			diff |= (unsigned)(mac[i] ^ tok.p[body + i]);
+		if (diff)
+			return false;
+	}
+	for (size_t i = 0; i < iplen; i++) {
+		int hi = unhex(tok.p[2 + 2 * i]), lo = unhex(tok.p[3 + 2 * i]);
+		if (hi < 0 || lo < 0)
+			return false;
+		ip[i] = (unsigned char)(hi << 4 | lo);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		int d = unhex(tok.p[2 + 2 * iplen + i]);
+		if (d < 0)
+			return false;
+		port = port << 4 | (uint32_t)d;
+	}
+	memset(out, 0, sizeof(*out));
+	out->tp = (enum sip_transport)tp;
+	if (iplen == 4) {
+		out->remote.in.sin_family = AF_INET;
+		memcpy(&out->remote.in.sin_addr, ip, 4);
+		out->remote.in.sin_port = htons((uint16_t)port);
+		out->remote.len = sizeof(out->remote.in);
+	} else {
+		out->remote.in6.sin6_family = AF_INET6;
+		memcpy(&out->remote.in6.sin6_addr, ip, 16);
+		out->remote.in6.sin6_port = htons((uint16_t)port);
+		out->remote.len = sizeof(out->remote.in6);
+	}
+	/* NULL when no listener of that kind exists: sending then fails */
+	out->listener = tp_listener_find(out->tp, out->remote.sa.sa_family);
+	return true;
+}
+
+static bool flow_is(const struct sip_flow *a, const struct sip_flow *b)
+{
+	return a->tp == b->tp && sip_addr_eq(&a->remote, &b->remote);
+}
+
+bool proxy_route_flow(const struct sip_nameaddr *r, const struct sip_flow *src,
+		      struct sip_flow *out)
+{
+	struct sip_flow up, down;
+	struct slice v;
+	bool has_up, has_down;
+
+	has_up = sip_uri_param(&r->uri, "sbu", &v) == 0 && v.p &&
+		 proxy_flow_parse(v, &up);
+	has_down = sip_uri_param(&r->uri, "sbd", &v) == 0 && v.p &&
+		   proxy_flow_parse(v, &down);
+	if (has_up && flow_is(src, &up)) {
+		if (!has_down)
+			return false; /* toward the callee by its Contact */
+		*out = down;
+		return true;
+	}
+	if (has_down && flow_is(src, &down)) {
+		if (!has_up)
+			return false;
+		*out = up;
+		return true;
+	}
+	/* from the side that needs no token: toward the one that does */
+	if (has_up != has_down) {
+		*out = has_up ? up : down;
+		return true;
+	}
+	return false;
 }

@@ -35,7 +35,7 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 {
 	const struct config *cfg = proxy_config(p);
 	struct sip_msg *m = &im->msg;
-	const struct sip_nameaddr *next;
+	const struct sip_nameaddr *next, *self;
 	const struct sip_uri *ruri, *hop;
 	struct resolve_target to;
 	char first[ARENA_FIRST], loop[PROXY_LOOP_HEX], br[16];
@@ -58,15 +58,20 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 	}
 	hop = next ? &next->uri : ruri;
 	memset(&dst, 0, sizeof(dst));
-	/* an ACK waits for no DNS: numeric next hops only */
-	if (resolve_numeric(hop, &to) != 0 ||
-	    !(dst.listener = proxy_out_listener(&to, NULL))) {
+	self = proxy_self_route(cfg, m);
+	if (self && proxy_route_flow(self, &im->flow, &dst) && dst.listener) {
+		/* the flow our Record-Route named for that side */
+		to.tp = dst.tp;
+	} else if (resolve_numeric(hop, &to) != 0 ||
+		   !(dst.listener = proxy_out_listener(&to, NULL))) {
+		/* an ACK waits for no DNS: numeric next hops only */
 		proxy_stats_mut(p)->dns_failures++;
 		arena_close(&a);
 		return false;
+	} else {
+		dst.tp = to.tp;
+		dst.remote = to.addr;
 	}
-	dst.tp = to.tp;
-	dst.remote = to.addr;
 	/* RFC 3261 16.11: the branch is a function of the received one, so
 	 * a retransmitted ACK leaves with the same branch */
 	proxy_loop_hash(m, loop);
