@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,9 +24,10 @@
 #include "base/mem.h"
 #include "sip/msg/uri.h"
 #include "sip/resolve/resolve.h"
+#include "sip/resolve/resolve_int.h"
 
 enum {
-	WAIT_MS = 5000,	   /* longest wait for one callback */
+	WAIT_MS = 5000,	      /* longest wait for one callback */
 	DNS_TIMEOUT_MS = 200, /* per try, in the timeout tests */
 	DNS_TRIES = 2,
 	WEIGHT_ROUNDS = 400,
@@ -74,6 +76,37 @@ static const char *const records[] = {
     "--srv-host=_sip._udp.srvonly.example.test,t3.example.test,5064,10,0",
     "--srv-host=_sip._tcp.srvonly.example.test,t4.example.test,5065,10,0",
     "--srv-host=_sips._tcp.srvonly.example.test,t1.example.test,5066,10,0",
+    /* 30 records: more than 512 bytes, so c-ares asks again over TCP */
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6000,0,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6001,1,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6002,2,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6003,3,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6004,4,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6005,5,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6006,6,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6007,7,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6008,8,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6009,9,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6010,10,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6011,11,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6012,12,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6013,13,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6014,14,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6015,15,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6016,16,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6017,17,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6018,18,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6019,19,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6020,20,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6021,21,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6022,22,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6023,23,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6024,24,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6025,25,0",
+    "--srv-host=_sip._udp.big.example.test,t3.example.test,6026,26,0",
+    "--srv-host=_sip._udp.big.example.test,t4.example.test,6027,27,0",
+    "--srv-host=_sip._udp.big.example.test,t1.example.test,6028,28,0",
+    "--srv-host=_sip._udp.big.example.test,t2.example.test,6029,29,0",
     /* NAPTR whose SRV name has no records */
     "--naptr-record=dangling.example.test,10,10,s,SIP+D2T,,"
     "_sip._tcp.dangling.example.test",
@@ -100,8 +133,8 @@ struct got {
 	int err;
 	size_t n;
 	struct resolve_target v[RESOLVE_TARGETS_MAX];
-	struct fx *f;		/* for the callbacks that act */
-	bool is_free_in_cb;	/* free the resolver from the callback */
+	struct fx *f;	    /* for the callbacks that act */
+	bool is_free_in_cb; /* free the resolver from the callback */
 };
 
 /* ---- dnsmasq ---- */
@@ -129,12 +162,10 @@ static uint16_t udp_port(int *keep_fd)
 static bool dns_answers(uint16_t port)
 {
 	static const uint8_t query[] = {
-	    0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-	    0x00, 0x00, 0x01, 'a',  0x07, 'e',	'x',  'a',  'm',  'p',
-	    'l',  'e',	0x04, 't',  'e',  's',	't',  0x00, 0x00, 0x01,
-	    0x00, 0x01};
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons(port)};
+	    0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x01, 'a',  0x07, 'e',  'x',	'a',  'm',  'p',  'l',	'e',
+	    0x04, 't',	'e',  's',  't',  0x00, 0x00, 0x01, 0x00, 0x01};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct pollfd pfd;
 	uint8_t buf[512];
 	bool is_ok = false;
@@ -155,11 +186,11 @@ static bool dns_answers(uint16_t port)
 
 static pid_t dns_spawn(uint16_t port)
 {
-	enum { FIXED_ARGS = 16 };
+	enum { FIXED_ARGS = 20 };
 	const char *argv[FIXED_ARGS + sizeof(records) / sizeof(records[0])];
 	char port_arg[32];
 	size_t n = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	snprintf(port_arg, sizeof(port_arg), "--port=%u", port);
 	argv[n++] = dnsmasq_path;
@@ -168,7 +199,8 @@ static pid_t dns_spawn(uint16_t port)
 	argv[n++] = "--no-hosts";
 	argv[n++] = "--conf-file=/dev/null";
 	argv[n++] = "--pid-file=";
-	argv[n++] = "--user=root"; /* only read when started as root */
+	argv[n++] = "--user=root";  /* only read when started as root */
+	argv[n++] = "--group=root"; /* keeps PR_SET_PDEATHSIG */
 	argv[n++] = "--listen-address=127.0.0.1";
 	argv[n++] = "--bind-interfaces";
 	argv[n++] = "--log-facility=/dev/null";
@@ -179,10 +211,16 @@ static pid_t dns_spawn(uint16_t port)
 		argv[n++] = records[i];
 	argv[n] = NULL;
 
+	parent = getpid();
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+
+		/* dies with the test, should the test die first */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
@@ -275,9 +313,8 @@ static int teardown(void **state)
 
 static struct resolver_opts opts_for(const char *server)
 {
-	struct resolver_opts o = {.nservers = 1,
-				  .timeout_ms = 1000,
-				  .tries = DNS_TRIES};
+	struct resolver_opts o = {
+	    .nservers = 1, .timeout_ms = 1000, .tries = DNS_TRIES};
 
 	o.servers[0] = server;
 	return o;
@@ -292,8 +329,7 @@ static void need_dns(void)
 static void start(struct fx *f, const struct resolver_opts *o)
 {
 	f->r = resolver_free(f->r);
-	if (f->r == NULL) /* the old one finishes closing on the next run */
-		uv_run(&f->loop, UV_RUN_NOWAIT);
+	uv_run(&f->loop, UV_RUN_NOWAIT); /* the old one finishes closing */
 	assert_int_equal(resolver_new(&f->loop, o, &f->r), 0);
 }
 
@@ -375,8 +411,8 @@ static void lookup(struct fx *f, const char *text, struct got *g)
 	assert_int_equal(g->calls, 1);
 }
 
-static void assert_target(const struct got *g, size_t i,
-			  enum sip_transport tp, const char *ip, uint16_t port)
+static void assert_target(const struct got *g, size_t i, enum sip_transport tp,
+			  const char *ip, uint16_t port)
 {
 	char buf[64];
 
@@ -393,6 +429,159 @@ static void assert_target(const struct got *g, size_t i,
 
 /* ---- tests ---- */
 
+/* ---- raw answers ---- */
+
+struct pkt {
+	uint8_t b[512];
+	size_t len;
+};
+
+static void put16(struct pkt *p, unsigned v)
+{
+	p->b[p->len++] = (uint8_t)(v >> 8);
+	p->b[p->len++] = (uint8_t)v;
+}
+
+static void put32(struct pkt *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p, v & 0xffff);
+}
+
+static void put_name(struct pkt *p, const char *name)
+{
+	while (*name) {
+		size_t n = strcspn(name, ".");
+		p->b[p->len++] = (uint8_t)n;
+		memcpy(p->b + p->len, name, n);
+		p->len += n;
+		name += n + (name[n] == '.');
+	}
+	p->b[p->len++] = 0;
+}
+
+/* a.test A: a CNAME to b.test (TTL 100), b.test A (TTL ttl_b). */
+static void make_answer(struct pkt *p, uint32_t ttl_b)
+{
+	size_t rdlen_at;
+
+	p->len = 0;
+	put16(p, 0x1234);
+	put16(p, 0x8180);
+	put16(p, 1); /* QDCOUNT */
+	put16(p, 2); /* ANCOUNT */
+	put16(p, 0);
+	put16(p, 0);
+	put_name(p, "a.test");
+	put16(p, DNS_TYPE_A);
+	put16(p, DNS_CLASS_IN);
+	put16(p, 0xc00c); /* the question's name */
+	put16(p, DNS_TYPE_CNAME);
+	put16(p, DNS_CLASS_IN);
+	put32(p, 100);
+	rdlen_at = p->len;
+	put16(p, 0);
+	put_name(p, "b.test");
+	p->b[rdlen_at + 1] = (uint8_t)(p->len - rdlen_at - 2);
+	put_name(p, "b.test");
+	put16(p, DNS_TYPE_A);
+	put16(p, DNS_CLASS_IN);
+	put32(p, ttl_b);
+	put16(p, 4);
+	put32(p, 0x7f000001);
+}
+
+static void test_resolve_answer_ttl(void **state)
+{
+	struct pkt p;
+	uint32_t ttl = 7;
+
+	make_answer(&p, 50);
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_A, &ttl), 0);
+	assert_int_equal(ttl, 50);
+	make_answer(&p, 500); /* the CNAME's is smaller */
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_A, &ttl), 0);
+	assert_int_equal(ttl, 100);
+	make_answer(&p, 0x80000000u); /* RFC 2181 8: as zero */
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_A, &ttl), 0);
+	assert_int_equal(ttl, 0);
+	ttl = 7;
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_AAAA, &ttl),
+			 -ENOENT);
+	assert_int_equal(ttl, 7);
+
+	/* every cut of the message is malformed, never read past */
+	make_answer(&p, 50);
+	for (size_t len = 0; len < p.len; len++) {
+		uint8_t *cut = malloc(len ? len : 1);
+		memcpy(cut, p.b, len);
+		assert_int_equal(resolve_answer_ttl(cut, len, DNS_TYPE_A, &ttl),
+				 -EBADMSG);
+		free(cut);
+	}
+	/* RFC 6891 6.1.4: the reserved label types */
+	p.b[12] = 0x41;
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_A, &ttl),
+			 -EBADMSG);
+	/* a name longer than 255 bytes */
+	p.len = 12;
+	p.b[5] = 1;
+	for (int i = 0; i < 5; i++) {
+		p.b[p.len++] = 63;
+		memset(p.b + p.len, 'x', 63);
+		p.len += 63;
+	}
+	p.b[p.len++] = 0;
+	put32(&p, 0x00010001);
+	p.b[7] = 0;
+	assert_int_equal(resolve_answer_ttl(p.b, p.len, DNS_TYPE_A, &ttl),
+			 -EBADMSG);
+	assert_int_equal(resolve_answer_ttl(NULL, 0, DNS_TYPE_A, &ttl),
+			 -EBADMSG);
+}
+
+static void test_resolve_name_norm(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"Example.COM.", "example.com"},
+	    {"_sip._udp.a-b.test", "_sip._udp.a-b.test"},
+	    {"", ""},
+	    {".", ""},
+	    {"a..b", NULL},
+	    {".a", NULL},
+	    {"a b.test", NULL},
+	    {"a\\.test", NULL},
+	    {"a.test..", NULL},
+	};
+	char out[RESOLVE_NAME_MAX + 1], big[RESOLVE_NAME_MAX + 3];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int len = resolve_name_norm(slice_cstr(cases[i].in), out);
+		if (!cases[i].out) {
+			assert_int_equal(len, -EINVAL);
+			continue;
+		}
+		assert_int_equal(len, (int)strlen(cases[i].out));
+		assert_string_equal(out, cases[i].out);
+	}
+	memset(big, 'a', 64);
+	big[64] = '\0';
+	assert_int_equal(resolve_name_norm(slice_cstr(big), out), -EINVAL);
+	big[63] = '\0';
+	assert_int_equal(resolve_name_norm(slice_cstr(big), out), 63);
+	/* 253 bytes fit, 254 do not */
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = i % 50 == 49 ? '.' : 'a';
+	big[RESOLVE_NAME_MAX] = '\0';
+	assert_int_equal(resolve_name_norm(slice_cstr(big), out),
+			 RESOLVE_NAME_MAX);
+	big[RESOLVE_NAME_MAX] = 'a';
+	big[RESOLVE_NAME_MAX + 1] = '\0';
+	assert_int_equal(resolve_name_norm(slice_cstr(big), out), -EINVAL);
+}
+
 static void test_resolve_numeric(void **state)
 {
 	static const struct {
@@ -403,8 +592,8 @@ static void test_resolve_numeric(void **state)
 		uint16_t port;
 	} cases[] = {
 	    {"sip:192.0.2.1", 0, SIP_TP_UDP, "192.0.2.1", 5060},
-	    {"sip:bob@192.0.2.1:5070;transport=tcp", 0, SIP_TP_TCP,
-	     "192.0.2.1", 5070},
+	    {"sip:bob@192.0.2.1:5070;transport=tcp", 0, SIP_TP_TCP, "192.0.2.1",
+	     5070},
 	    {"sip:192.0.2.1;transport=TLS", 0, SIP_TP_TLS, "192.0.2.1", 5061},
 	    {"sips:192.0.2.1", 0, SIP_TP_TLS, "192.0.2.1", 5061},
 	    {"sips:192.0.2.1:5081;transport=tcp", 0, SIP_TP_TLS, "192.0.2.1",
@@ -417,7 +606,8 @@ static void test_resolve_numeric(void **state)
 	     SIP_TP_TCP, "2001:db8::7", 5080},
 	    {"sip:example.com", -EAGAIN, SIP_TP_UDP, NULL, 0},
 	    {"sips:example.com:5061", -EAGAIN, SIP_TP_UDP, NULL, 0},
-	    {"sip:192.0.2.1;maddr=proxy.example.com", -EAGAIN, SIP_TP_UDP, NULL, 0},
+	    {"sip:192.0.2.1;maddr=proxy.example.com", -EAGAIN, SIP_TP_UDP, NULL,
+	     0},
 	    {"sip:192.0.2.1;transport=sctp", -EINVAL, SIP_TP_UDP, NULL, 0},
 	    {"sips:192.0.2.1;transport=udp", -EINVAL, SIP_TP_UDP, NULL, 0},
 	    {"tel:+15551234", -EINVAL, SIP_TP_UDP, NULL, 0},
@@ -469,7 +659,8 @@ static void test_resolve_opts(void **state)
 	assert_int_equal(resolver_sip(f->r, &u, on_result, &g, &q), -EINVAL);
 	/* a label of 64 bytes: no DNS name */
 	parse(f,
-	      "sip:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	      "sip:"
+	      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	      ".example.test",
 	      &u);
 	assert_int_equal(resolver_sip(f->r, &u, on_result, &g, &q), -EINVAL);
@@ -565,6 +756,22 @@ static void test_resolve_srv_weight(void **state)
 	    heavy_first > WEIGHT_ROUNDS * 97 / 100)
 		fail_msg("weight 90 first %u times of %d", heavy_first,
 			 WEIGHT_ROUNDS);
+}
+
+static void test_resolve_srv_over_tcp(void **state)
+{
+	static const char *const ips[] = {"127.0.0.31", "127.0.0.32",
+					  "127.0.0.33", "127.0.0.34"};
+	struct fx *f = *state;
+	struct got g;
+
+	start_dns(f, false);
+	lookup(f, "sip:big.example.test;transport=udp", &g);
+	assert_int_equal(g.err, 0);
+	assert_int_equal(g.n, RESOLVE_TARGETS_MAX); /* of 30 */
+	for (size_t i = 0; i < g.n; i++)
+		assert_target(&g, i, SIP_TP_UDP, ips[i % 4],
+			      (uint16_t)(6000 + i));
 }
 
 static void test_resolve_naptr_chain(void **state)
@@ -771,7 +978,7 @@ static void test_resolve_cache_bounded(void **state)
 	st = resolver_stats(f->r);
 	lookup(f, "sip:a.example.test:5060", &g);
 	lookup(f, "sip:dual.example.test:5060", &g);
-	lookup(f, "sip:a.example.test:5060", &g); /* a is now newer */
+	lookup(f, "sip:a.example.test:5060", &g);  /* a is now newer */
 	lookup(f, "sip:t1.example.test:5060", &g); /* evicts dual */
 	assert_int_equal(st->cached, 2);
 	assert_int_equal(st->queries, 3);
@@ -904,10 +1111,11 @@ int main(void)
 	if (getenv("SB_TEST_LOG"))
 		log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_resolve_answer_ttl),
+	    cmocka_unit_test(test_resolve_name_norm),
 	    cmocka_unit_test_setup_teardown(test_resolve_numeric, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_resolve_opts, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_opts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_numeric_async, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_a_with_port, setup,
@@ -915,6 +1123,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_srv_priority, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_srv_weight, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_srv_over_tcp, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_naptr_chain, setup,
 					    teardown),
@@ -940,8 +1150,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_free_in_callback,
 					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_resolve_oom, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_oom, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -8,7 +8,7 @@
 #include "sip/resolve/resolve_int.h"
 
 enum {
-	HEADER_LEN = 12,  /* RFC 1035 4.1.1 */
+	HEADER_LEN = 12,   /* RFC 1035 4.1.1 */
 	QUESTION_TAIL = 4, /* QTYPE, QCLASS */
 	RR_FIXED = 10,	   /* TYPE, CLASS, TTL, RDLENGTH */
 	NAME_WIRE_MAX = 255,
@@ -283,9 +283,8 @@ static int decode_naptr(const char *name, const uint8_t *buf, int len,
 		nl = resolve_name_norm(slice_cstr(p->replacement), names[n]);
 		if (nl <= 0)
 			continue;
-		v[n] = (struct rr_naptr){.order = p->order,
-					 .pref = p->preference,
-					 .tp = tp};
+		v[n] = (struct rr_naptr){
+		    .order = p->order, .pref = p->preference, .tp = tp};
 		pool_len += (size_t)nl + 1;
 		n++;
 	}

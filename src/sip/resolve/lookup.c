@@ -101,7 +101,8 @@ static struct slice target_host(const struct sip_uri *u)
 static int parse_ip(struct slice h, uint16_t port, struct sip_addr *out)
 {
 	char tmp[IP_TEXT_MAX];
-	bool is_bracketed = h.len >= 2 && h.p[0] == '[' && h.p[h.len - 1] == ']';
+	bool is_bracketed =
+	    h.len >= 2 && h.p[0] == '[' && h.p[h.len - 1] == ']';
 
 	if (is_bracketed) {
 		h.p++;
@@ -242,8 +243,8 @@ static void start_addr(struct resolve_req *q)
 			continue;
 		err = need_add(q, q->slots[i].name, DNS_TYPE_A, NULL);
 		if (!err && q->r->is_ipv6_enabled)
-			err = need_add(q, q->slots[i].name, DNS_TYPE_AAAA,
-				       NULL);
+			err =
+			    need_add(q, q->slots[i].name, DNS_TYPE_AAAA, NULL);
 	}
 	if (err)
 		finish(q, err);
@@ -323,15 +324,14 @@ static void on_naptr(struct resolve_req *q)
 	}
 	for (size_t i = 0; st == 0 && i < nd->set->n; i++) {
 		const struct rr_naptr *rec = &nd->set->rr.naptr[i];
-		size_t j = n++;
+		size_t j = n;
 
-		if (q->is_sips && rec->tp != SIP_TP_TLS) {
-			n--;
+		if (q->is_sips && rec->tp != SIP_TP_TLS)
 			continue;
-		}
 		for (; j > 0 && naptr_before(rec, v[j - 1]); j--)
 			v[j] = v[j - 1];
 		v[j] = rec;
+		n++;
 	}
 	for (size_t i = 0; i < n; i++)
 		add_group(q, v[i]->tp, v[i]->replacement);
@@ -372,7 +372,8 @@ static size_t srv_order(const struct rrset *s, uint8_t *idx)
 		for (size_t i = a; i < b; i++) {
 			if (v[idx[i]].weight == 0) {
 				uint8_t x = idx[i];
-				memmove(&idx[zeros + 1], &idx[zeros], i - zeros);
+				memmove(&idx[zeros + 1], &idx[zeros],
+					i - zeros);
 				idx[zeros++] = x;
 			}
 		}
@@ -446,7 +447,8 @@ static void add_target(struct resolve_req *q, enum sip_transport tp,
 	if (q->ntargets == RESOLVE_TARGETS_MAX)
 		return;
 	for (size_t i = 0; i < q->ntargets; i++)
-		if (q->targets[i].tp == tp && sip_addr_eq(&q->targets[i].addr, a))
+		if (q->targets[i].tp == tp &&
+		    sip_addr_eq(&q->targets[i].addr, a))
 			return;
 	t = &q->targets[q->ntargets++];
 	t->tp = tp;

@@ -20,20 +20,21 @@ enum {
 	DEFAULT_MAX_TTL_S = 3600,
 	DEFAULT_NEG_TTL_S = 30,
 	SERVER_TEXT_MAX = 64, /* "[ffff:...:ffff]:65535" and some */
-	TRIES_MAX = 16
+	TRIES_MAX = 16,
+	TIMEOUT_MAX_MS = 600000
 };
 
 /* One DNS query in flight: every lookup that needs (name, type) waits on
  * it, so concurrent lookups of one name cost one query. */
 struct dnsq {
-	struct dnsq *hnext;	   /* in-flight bucket chain */
-	struct dnsq *fnext;	   /* r->finished */
+	struct dnsq *hnext; /* in-flight bucket chain */
+	struct dnsq *fnext; /* r->finished */
 	struct resolver *r;
-	struct need *waiters;	   /* linked by wprev/wnext */
-	struct rrset *set;	   /* the outcome, once finished */
-	int err;		   /* when set is NULL: why */
+	struct need *waiters; /* linked by wprev/wnext */
+	struct rrset *set;    /* the outcome, once finished */
+	int err;	      /* when set is NULL: why */
 	uint32_t hash;
-	uint32_t tries_left;	   /* further rounds on timeout */
+	uint32_t tries_left; /* further rounds on timeout */
 	uint16_t type;
 	char name[RESOLVE_NAME_MAX + 1];
 };
@@ -128,8 +129,8 @@ static void dnsq_settle(struct dnsq *d, int status, const uint8_t *abuf,
 		if (err == -EBADMSG)
 			err = -EIO;
 	} else if (err == -ENOENT) {
-		d->set = resolve_rrset_new(d->name, d->type, -ENOENT, 0, 0,
-					   NULL);
+		d->set =
+		    resolve_rrset_new(d->name, d->type, -ENOENT, 0, 0, NULL);
 		err = d->set ? 0 : -ENOMEM;
 	}
 	log_debug("answer", "name=%s type=%u err=%d n=%zu ttl=%u", d->name,
@@ -162,7 +163,8 @@ static void arm(struct resolver *r)
 		uv_timer_stop(&r->t_ares);
 		return;
 	}
-	ms = (uint64_t)tvp->tv_sec * 1000 + ((uint64_t)tvp->tv_usec + 999) / 1000;
+	ms = (uint64_t)tvp->tv_sec * 1000 +
+	     ((uint64_t)tvp->tv_usec + 999) / 1000;
 	uv_timer_start(&r->t_ares, on_ares_timer, ms, 0);
 }
 
@@ -219,21 +221,21 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	bool is_err = status < 0;
 
 	/* On an error let c-ares read and write: it sees the failure. */
-	ares_process_fd(r->ch,
-			is_err || (events & UV_READABLE) ? fd : ARES_SOCKET_BAD,
-			is_err || (events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD);
+	ares_process_fd(
+	    r->ch, is_err || (events & UV_READABLE) ? fd : ARES_SOCKET_BAD,
+	    is_err || (events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD);
 	arm(r);
 }
 
-static void on_handle_closed(struct resolver *r)
+static void handle_closed(struct resolver *r)
 {
 	if (--r->handles == 0 && r->is_closing)
 		sb_free(r);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void on_closed(uv_handle_t *h)
 {
-	on_handle_closed(h->data);
+	handle_closed(h->data);
 }
 
 static void on_watch_closed(uv_handle_t *h)
@@ -242,7 +244,7 @@ static void on_watch_closed(uv_handle_t *h)
 
 	w->is_used = false;
 	w->is_closing = false;
-	on_handle_closed(w->r);
+	handle_closed(w->r);
 }
 
 static void watch_close(struct watch *w)
@@ -261,7 +263,8 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable,
 {
 	struct resolver *r = data;
 	struct watch *w = NULL, *free_w = NULL;
-	int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+	int events =
+	    (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
 	int err;
 
 	for (size_t i = 0; i < RESOLVE_WATCHES_MAX; i++) {
@@ -302,12 +305,15 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable,
 		log_error("socket_unwatched", "fd=%d err=%d", (int)fd, err);
 }
 
-static void on_kick(uv_timer_t *t)
+/* Hand finished queries to their lookups, then run the callbacks of the
+ * lookups that are done, until neither is left. */
+static void on_kick(uv_idle_t *h)
 {
-	struct resolver *r = t->data;
+	struct resolver *r = h->data;
 	struct resolve_req *q;
 	struct dnsq *d;
 
+	uv_idle_stop(h);
 	for (;;) {
 		if ((d = r->finished)) {
 			struct need *nd;
@@ -323,8 +329,8 @@ static void on_kick(uv_timer_t *t)
 					d->waiters->wprev = NULL;
 				nd->d = NULL;
 				nd->wprev = nd->wnext = NULL;
-				nd->set = d->set ? resolve_rrset_ref(d->set)
-						 : NULL;
+				nd->set =
+				    d->set ? resolve_rrset_ref(d->set) : NULL;
 				nd->err = d->err;
 				if (--wq->npending == 0)
 					resolve_req_advance(wq);
@@ -351,8 +357,8 @@ static void on_kick(uv_timer_t *t)
 
 void resolve_kick(struct resolver *r)
 {
-	if (!r->is_closing && !uv_is_active((uv_handle_t *)&r->t_kick))
-		uv_timer_start(&r->t_kick, on_kick, 0, 0);
+	if (!r->is_closing)
+		uv_idle_start(&r->kick, on_kick);
 }
 
 int resolve_need_start(struct resolver *r, struct need *nd)
@@ -360,8 +366,8 @@ int resolve_need_start(struct resolver *r, struct need *nd)
 	uint32_t hash;
 	struct dnsq *d;
 
-	nd->set = resolve_cache_get(&r->cache, nd->name, nd->type,
-				    uv_now(r->loop));
+	nd->set =
+	    resolve_cache_get(&r->cache, nd->name, nd->type, uv_now(r->loop));
 	sync_stats(r);
 	if (nd->set)
 		return 0;
@@ -468,13 +474,15 @@ int resolver_new(uv_loop_t *loop, const struct resolver_opts *o,
 		err = -EINVAL;
 		goto out;
 	}
-	err = resolve_cache_init(&r->cache,
-				 o->cache_max ? o->cache_max : DEFAULT_CACHE_MAX);
+	err = resolve_cache_init(&r->cache, o->cache_max ? o->cache_max
+							 : DEFAULT_CACHE_MAX);
 	if (err)
 		goto out;
 
 	memset(&ao, 0, sizeof(ao));
 	ao.timeout = (int)(o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	if (o->timeout_ms > TIMEOUT_MAX_MS)
+		ao.timeout = TIMEOUT_MAX_MS;
 	ao.tries = 1; /* rounds are ours: see dnsq tries_left */
 	ao.sock_state_cb = on_sock_state;
 	ao.sock_state_cb_data = r;
@@ -494,9 +502,9 @@ int resolver_new(uv_loop_t *loop, const struct resolver_opts *o,
 		}
 	}
 	uv_timer_init(loop, &r->t_ares);
-	uv_timer_init(loop, &r->t_kick);
+	uv_idle_init(loop, &r->kick);
 	r->t_ares.data = r;
-	r->t_kick.data = r;
+	r->kick.data = r;
 	r->handles = 2;
 	*out = r;
 	return 0;
@@ -536,8 +544,8 @@ struct resolver *resolver_free(struct resolver *r)
 		}
 	}
 	resolve_cache_close(&r->cache);
-	uv_close((uv_handle_t *)&r->t_ares, on_timer_closed);
-	uv_close((uv_handle_t *)&r->t_kick, on_timer_closed);
+	uv_close((uv_handle_t *)&r->t_ares, on_closed);
+	uv_close((uv_handle_t *)&r->kick, on_closed);
 	return NULL;
 }
 

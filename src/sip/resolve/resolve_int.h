@@ -20,13 +20,13 @@ enum {
 	DNS_TYPE_SRV = 33,
 	DNS_TYPE_NAPTR = 35,
 	DNS_CLASS_IN = 1,
-	RESOLVE_NAME_MAX = 253,	   /* a DNS name as text, no final dot */
-	RESOLVE_RECORDS_MAX = 32,  /* records kept from one answer */
-	RESOLVE_GROUPS_MAX = 8,	   /* SRV names one lookup asks for */
+	RESOLVE_NAME_MAX = 253,	  /* a DNS name as text, no final dot */
+	RESOLVE_RECORDS_MAX = 32, /* records kept from one answer */
+	RESOLVE_GROUPS_MAX = 8,	  /* SRV names one lookup asks for */
 	RESOLVE_SLOTS_MAX = RESOLVE_TARGETS_MAX, /* hosts one lookup expands */
 	RESOLVE_NEEDS_MAX = 1 + RESOLVE_GROUPS_MAX + 2 * RESOLVE_SLOTS_MAX,
 	RESOLVE_WATCHES_MAX = 4 * RESOLVE_SERVERS_MAX, /* c-ares sockets */
-	RESOLVE_INFLIGHT_BUCKETS = 256 /* a power of two */
+	RESOLVE_INFLIGHT_BUCKETS = 256		       /* a power of two */
 };
 
 /* ---- record sets (cache.c) ---- */
@@ -54,17 +54,17 @@ struct rrset {
 	uint32_t refs;		     /* the cache's and each holder's */
 	uint32_t hash;		     /* of name and type, the cache's seed */
 	bool is_cached;
-	uint16_t type;		     /* DNS_TYPE_* */
+	uint16_t type; /* DNS_TYPE_* */
 	int status;
-	uint64_t expires_ms;	     /* uv_now() clock; set by the cache user */
-	size_t n;		     /* records in rr */
+	uint64_t expires_ms; /* uv_now() clock; set by the cache user */
+	size_t n;	     /* records in rr */
 	union {
 		struct in_addr *a;
 		struct in6_addr *aaaa;
 		struct rr_srv *srv;
 		struct rr_naptr *naptr;
 	} rr;
-	char name[];		     /* lowercase, no final dot */
+	char name[]; /* lowercase, no final dot */
 };
 
 /*
@@ -81,9 +81,9 @@ struct rrset *resolve_rrset_unref(struct rrset *s);
 /* Answers by (name, type), bounded, least recently used evicted first. */
 struct resolve_cache {
 	struct rrset **buckets;
-	uint32_t mask;		     /* buckets - 1 */
-	uint32_t count, max;	     /* sets cached, and at most */
-	uint64_t seed;		     /* hash key, random per cache */
+	uint32_t mask;	     /* buckets - 1 */
+	uint32_t count, max; /* sets cached, and at most */
+	uint64_t seed;	     /* hash key, random per cache */
 	struct rrset *newest, *oldest;
 };
 
@@ -172,11 +172,11 @@ struct resolve_req {
 	resolve_cb cb;
 	void *arg;
 	enum req_stage stage;
-	int err;			 /* the outcome, once REQ_DONE */
+	int err; /* the outcome, once REQ_DONE */
 	bool is_sips;
-	bool has_waited;		 /* some answer came from the network */
-	enum sip_transport tp;		 /* for the A/AAAA fallback */
-	size_t nneeds, npending;	 /* needs used, and still unanswered */
+	bool has_waited;	 /* some answer came from the network */
+	enum sip_transport tp;	 /* for the A/AAAA fallback */
+	size_t nneeds, npending; /* needs used, and still unanswered */
 	struct need needs[RESOLVE_NEEDS_MAX];
 	size_t ngroups;
 	struct group groups[RESOLVE_GROUPS_MAX];
@@ -184,7 +184,7 @@ struct resolve_req {
 	struct slot slots[RESOLVE_SLOTS_MAX];
 	size_t ntargets;
 	struct resolve_target targets[RESOLVE_TARGETS_MAX];
-	char host[RESOLVE_NAME_MAX + 1];      /* normalised target host */
+	char host[RESOLVE_NAME_MAX + 1];	 /* normalised target host */
 	char srv_names[2][RESOLVE_NAME_MAX + 1]; /* "_sip._udp.host"... */
 };
 
@@ -199,9 +199,9 @@ struct watch {
 struct resolver {
 	uv_loop_t *loop;
 	ares_channel ch;
-	uv_timer_t t_ares;   /* c-ares's next timeout */
-	uv_timer_t t_kick;   /* finished queries and lookups, next turn */
-	unsigned handles;    /* open or closing uv handles */
+	uv_timer_t t_ares; /* c-ares's next timeout */
+	uv_idle_t kick;	   /* finished queries and lookups: next turn */
+	unsigned handles;  /* open or closing uv handles */
 	struct watch watches[RESOLVE_WATCHES_MAX];
 	struct resolve_cache cache;
 	struct dnsq *inflight[RESOLVE_INFLIGHT_BUCKETS];
@@ -209,10 +209,10 @@ struct resolver {
 	struct req_list active;		       /* lookups waiting for DNS */
 	struct req_list done;		       /* outcome known, cb not run */
 	struct resolver_stats stats;
-	uint32_t tries;			       /* rounds over the servers */
+	uint32_t tries; /* rounds over the servers */
 	uint32_t min_ttl_s, max_ttl_s, neg_ttl_s;
 	bool is_ipv6_enabled;
-	bool is_closing;		       /* resolver_free ran */
+	bool is_closing; /* resolver_free ran */
 };
 
 /*
