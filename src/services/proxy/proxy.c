@@ -271,10 +271,10 @@ static int patch_credentials(struct sip_patchset *ps, struct sip_msg *m,
 	if (sip_msg_auth(m, SIP_HDR_PROXY_AUTHORIZATION, &a) != 0)
 		return 0;
 	for (; a; a = a->next) {
-		struct sip_uri u = {.scheme = SIP_URI_SIP, .host = a->realm};
 		int err;
 
-		if (!a->realm.len || !proxy_uri_is_local(cfg, &u))
+		/* realms are our domains without a port (RFC 3261 22.1) */
+		if (!a->realm.len || !proxy_host_is_ours(cfg, a->realm))
 			continue;
 		err = sip_patch_hdr_remove(ps, &m->hdrs[a->hdr]);
 		if (err)
@@ -463,6 +463,27 @@ static int print_branch(struct pctx *c, struct branch *b,
 static void on_branch_response(void *arg, struct txn *t, int err,
 			       struct sip_inmsg *resp);
 
+/*
+ * RFC 3261 18.1.1: a request over 1300 bytes for a UDP next hop goes over
+ * TCP, decided here so that our Via and Record-Route name the TCP side
+ * (two Record-Route values when it came in on UDP). Not through a UDP
+ * flow (a phone behind NAT is reached only there) nor without a TCP
+ * listener of that family: then it stays UDP.
+ */
+static int move_to_tcp(struct pctx *c, struct branch *b, struct sip_flow *dst)
+{
+	struct tp_listener *tcp =
+	    tp_listener_find(SIP_TP_TCP, dst->remote.sa.sa_family);
+
+	if (b->has_flow || !tcp) {
+		dst->is_udp_only = true;
+		return 0;
+	}
+	dst->tp = SIP_TP_TCP;
+	dst->listener = tcp;
+	return print_branch(c, b, tcp, SIP_TP_TCP);
+}
+
 /* Send b to its next target; false when none is left or all failed. */
 static bool branch_send(struct branch *b)
 {
@@ -487,6 +508,9 @@ static bool branch_send(struct branch *b)
 			err = -EAFNOSUPPORT;
 		else
 			err = print_branch(c, b, dst.listener, dst.tp);
+		if (!err && dst.tp == SIP_TP_UDP &&
+		    p->out.len > PROXY_UDP_MAX_BYTES)
+			err = move_to_tcp(c, b, &dst);
 		if (!err)
 			err = txn_client_start(p->tl, &dst, buf_slice(&p->out),
 					       on_branch_response, b, &b->ct);

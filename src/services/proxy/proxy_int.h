@@ -10,13 +10,14 @@
 enum {
 	PROXY_SIP_PORT = 5060,
 	PROXY_SIPS_PORT = 5061,
-	PROXY_MAX_FORWARDS = 70, /* RFC 3261 16.6 step 3 */
-	PROXY_RR_MAX = 384,	 /* bytes of one Record-Route value */
-	PROXY_TOKEN_MAX = 72,	 /* bytes of a flow token */
-	PROXY_VIA_MAX = 160,	 /* bytes of our Via value */
-	PROXY_BRANCH_MAX = 48,	 /* bytes of our branch */
-	PROXY_LOOP_HEX = 8,	 /* hex digits of the loop hash */
-	PROXY_OUT_MAX = 65536	 /* bytes of a message we print */
+	PROXY_MAX_FORWARDS = 70,    /* RFC 3261 16.6 step 3 */
+	PROXY_RR_MAX = 384,	    /* bytes of one Record-Route value */
+	PROXY_TOKEN_MAX = 72,	    /* bytes of a flow token */
+	PROXY_VIA_MAX = 160,	    /* bytes of our Via value */
+	PROXY_BRANCH_MAX = 48,	    /* bytes of our branch */
+	PROXY_LOOP_HEX = 8,	    /* hex digits of the loop hash */
+	PROXY_UDP_MAX_BYTES = 1300, /* RFC 3261 18.1.1: MTU unknown */
+	PROXY_OUT_MAX = 65536	    /* bytes of a message we print */
 };
 
 /* The next hop of a request: the URI to resolve, or a flow to reuse. */
@@ -37,6 +38,9 @@ void proxy_loop_hash(struct sip_msg *m, char out[PROXY_LOOP_HEX]);
 /* A Via of m is ours with the same loop hash: a loop (482). */
 bool proxy_is_loop(const struct config *cfg, struct sip_msg *m,
 		   const char hash[PROXY_LOOP_HEX]);
+/* host is ours whatever the port: a `domains` name, a listener's
+ * address or advertised host (digest realms, RFC 3261 22.1). */
+bool proxy_host_is_ours(const struct config *cfg, struct slice host);
 /* Our Via sent-by is this listener's: a Via value of a message names us. */
 bool proxy_via_is_self(const struct config *cfg, const struct sip_via *v);
 /*

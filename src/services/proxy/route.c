@@ -115,6 +115,24 @@ static uint16_t uri_port(const struct sip_uri *u)
 		   : PROXY_SIP_PORT;
 }
 
+bool proxy_host_is_ours(const struct config *cfg, struct slice host)
+{
+	struct sip_addr ip;
+	bool is_ip = proxy_host_addr(host, 0, &ip);
+
+	if (is_domain_listed(cfg, host))
+		return true;
+	for (size_t i = 0; i < config_listen_count(cfg); i++) {
+		const struct config_listen *l = config_listen_at(cfg, i);
+
+		if ((is_ip && ip_eq(&ip, &l->addr)) ||
+		    (l->advertise[0] &&
+		     slice_caseeq(host, slice_cstr(l->advertise))))
+			return true;
+	}
+	return false;
+}
+
 bool proxy_uri_is_self(const struct config *cfg, const struct sip_uri *u)
 {
 	uint16_t port;
