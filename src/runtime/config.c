@@ -19,6 +19,8 @@
 
 enum {
 	CONFIG_USER_AGENT_MAX = 128,	   /* bytes of server.user_agent */
+	CONFIG_PAUSE_US_DEFAULT = 200,  /* receive_pause_us */
+	CONFIG_PAUSE_US_MAX = 10000,	/* receive_pause_us */
 	CONFIG_QUEUE_DEFAULT = 4096,	   /* queue_size */
 	CONFIG_QUEUE_MIN = 16,		   /* queue_size */
 	CONFIG_QUEUE_MAX = 1 << 20,	   /* queue_size */
@@ -88,6 +90,7 @@ static int config_new(const char *name, struct config **out)
 	c->log_format = LOG_FORMAT_TEXT;
 	c->limits = sb_limits_default();
 	c->queue_size = CONFIG_QUEUE_DEFAULT;
+	c->receive_pause_us = CONFIG_PAUSE_US_DEFAULT;
 	c->receive = CONFIG_RECEIVE_READER;
 	c->timers = (struct config_timers){500, 4000, 5000, 32000};
 	c->max_txns = CONFIG_TXNS_DEFAULT;
@@ -194,6 +197,13 @@ static int on_workers(struct loader *ld, const char *key, yaml_node_t *k,
 	if (rc == 0)
 		ld->c->workers = n;
 	return rc;
+}
+
+static int on_receive_pause(struct loader *ld, const char *key,
+			    yaml_node_t *k, yaml_node_t *v)
+{
+	return config_get_u32(ld, key, k, v, 0, CONFIG_PAUSE_US_MAX,
+			      &ld->c->receive_pause_us);
 }
 
 static int on_queue_size(struct loader *ld, const char *key, yaml_node_t *k,
@@ -354,6 +364,7 @@ static int load_document(struct loader *ld, yaml_node_t *root)
 	    {"limits", on_limits},
 	    {"workers", on_workers},
 	    {"queue_size", on_queue_size},
+	    {"receive_pause_us", on_receive_pause},
 	    {"receive", on_receive},
 	    {"timers", on_timers},
 	    {"max_transactions", on_max_txns},
@@ -661,6 +672,11 @@ const struct sb_limits *config_limits(const struct config *c)
 unsigned config_workers(const struct config *c)
 {
 	return c->workers;
+}
+
+uint32_t config_receive_pause_us(const struct config *c)
+{
+	return c->receive_pause_us;
 }
 
 uint32_t config_queue_size(const struct config *c)

@@ -225,6 +225,8 @@ const struct sb_limits *config_limits(const struct config *c);
 unsigned config_workers(const struct config *c);
 /* Messages a worker's inbound queue holds before overflow answers 503. */
 uint32_t config_queue_size(const struct config *c);
+/* Microseconds a busy UDP reader waits for a batch; 0 = never. */
+uint32_t config_receive_pause_us(const struct config *c);
 enum config_receive config_receive(const struct config *c);
 const struct config_timers *config_timers(const struct config *c);
 /* Transactions allowed at once, over all workers; 0 = no limit. */

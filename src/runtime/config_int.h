@@ -34,6 +34,7 @@ struct config {
 	struct sb_limits limits;
 	unsigned workers;    /* 0 = one per core */
 	uint32_t queue_size; /* per worker */
+	uint32_t receive_pause_us; /* UDP readers' pause under load */
 	enum config_receive receive;
 	struct config_timers timers;
 	uint32_t max_txns; /* 0 = no limit */

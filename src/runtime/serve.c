@@ -525,6 +525,7 @@ int serve_reload(struct serve *srv, char *err, size_t err_len)
 		restart_notes_services(srv->svc_cfg, next);
 	log_setup(config_log_level(next), config_log_format(next));
 	tp_udp_set_stateless_options(config_local(next)->is_options_stateless);
+	tp_udp_set_pause_us(config_receive_pause_us(next));
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		struct swap *s = sb_malloc(sizeof(*s));
 
@@ -764,6 +765,7 @@ int serve_run(struct config *cfg)
 	srv->drain_timer.data = srv->stats_done.data = srv;
 	srv->start_ms = uv_now(&srv->loop);
 	tp_udp_set_stateless_options(config_local(cfg)->is_options_stateless);
+	tp_udp_set_pause_us(config_receive_pause_us(cfg));
 	rc = serve_start(srv);
 	if (rc == 0)
 		log_info("started",

@@ -606,6 +606,7 @@ static void test_config_runtime_keys(void **state)
 				 "workers: 3\n"
 				 "queue_size: 128\n"
 				 "receive: reuseport\n"
+				 "receive_pause_us: 0\n"
 				 "timers:\n"
 				 "  t1_ms: 100\n"
 				 "  t2_ms: 400\n"
@@ -621,6 +622,7 @@ static void test_config_runtime_keys(void **state)
 	assert_int_equal(config_workers(f->cfg), 3);
 	assert_int_equal(config_queue_size(f->cfg), 128);
 	assert_int_equal(config_receive(f->cfg), CONFIG_RECEIVE_REUSEPORT);
+	assert_int_equal(config_receive_pause_us(f->cfg), 0);
 	t = config_timers(f->cfg);
 	assert_int_equal(t->t1_ms, 100);
 	assert_int_equal(t->t2_ms, 400);
@@ -644,6 +646,7 @@ static void test_config_runtime_defaults(void **state)
 	assert_int_equal(config_workers(f->cfg), 0);
 	assert_int_equal(config_queue_size(f->cfg), 4096);
 	assert_int_equal(config_receive(f->cfg), CONFIG_RECEIVE_READER);
+	assert_int_equal(config_receive_pause_us(f->cfg), 200);
 	t = config_timers(f->cfg);
 	assert_int_equal(t->t1_ms, 500);
 	assert_int_equal(t->t2_ms, 4000);
@@ -668,6 +671,9 @@ static void test_config_runtime_errors(void **state)
 	assert_fails(
 	    f, "listen: [udp:127.0.0.1:5060]\nworkers: two\n",
 	    "test.yaml:2:1: workers: must be an integer, not a string");
+	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nreceive_pause_us: 10001\n",
+		     "test.yaml:2:1: receive_pause_us: must be between 0 and "
+		     "10000");
 	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nqueue_size: 2\n",
 		     "test.yaml:2:1: queue_size: must be between 16 and");
 	assert_fails(f, "listen: [udp:127.0.0.1:5060]\nreceive: magic\n",

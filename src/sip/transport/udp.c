@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -47,8 +49,10 @@ struct udp_reader {
 	struct worker *w; /* whose loop reads fd */
 	int fd;
 	uv_poll_t poll;	  /* worker thread only */
-	uv_timer_t pause; /* coalescing: polling resumes when it fires */
-	uint64_t last_ms; /* loop time of the last readable event */
+	uv_poll_t pause;  /* coalescing: a timerfd, polling resumes when it
+			     fires (microseconds: a uv_timer has ms) */
+	int tfd;	  /* the timerfd, -1 when none */
+	uint64_t last_ns; /* hrtime of the last readable event */
 	unsigned open;	  /* handles not yet closed; worker thread only */
 	bool is_polling;  /* worker thread only */
 	uv_sem_t *closed; /* posted once the poll handle is closed */
@@ -128,6 +132,13 @@ int tp_udp_callid_scan(const char *p, size_t len, struct slice *out)
 }
 
 static atomic_bool stateless_options;
+
+static _Atomic uint32_t pause_us = TP_UDP_PAUSE_US_DEFAULT;
+
+void tp_udp_set_pause_us(uint32_t us)
+{
+	atomic_store_explicit(&pause_us, us, memory_order_relaxed);
+}
 
 void tp_udp_set_stateless_options(bool on)
 {
@@ -292,32 +303,46 @@ static void handle_batch(struct udp_reader *r, unsigned n)
 
 static void on_readable(uv_poll_t *p, int status, int events);
 
-static void on_resume(uv_timer_t *t)
+static void on_resume(uv_poll_t *p, int status, int events)
 {
-	struct udp_reader *r = t->data;
+	struct udp_reader *r = p->data;
+	uint64_t ticks;
 
+	(void)status;
+	(void)events;
+	/* clear the expiry count; nothing to do if it was already read */
+	if (read(r->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_warn("timerfd_failed", "addr=%s error=\"%s\"", r->l->name,
+			 strerror(errno));
+	uv_poll_stop(&r->pause);
 	if (r->is_polling)
 		uv_poll_start(&r->poll, UV_READABLE, on_readable);
 }
 
 /*
  * When datagrams come often (the last readable event was less than two
- * pauses ago), stop polling for TP_UDP_COALESCE_MS so that the next read
- * finds several: one wake-up, one recvmmsg and one hand-off per batch
- * instead of per datagram. Syscalls and wake-ups are most of the cost of
- * a small message; the pause adds at most that much latency. At a low rate
- * nothing changes.
+ * pauses ago), stop polling for udp_pause_us so that the next read finds
+ * several: one wake-up, one recvmmsg and one hand-off per batch instead
+ * of per datagram. Syscalls and wake-ups are most of the cost of a small
+ * message; the pause adds at most that much latency per hop. At a low
+ * rate nothing changes; 0 turns it off.
  */
 static void coalesce(struct udp_reader *r)
 {
-	uint64_t now = uv_now(worker_loop(r->w));
-	bool is_busy = now - r->last_ms <= 2 * TP_UDP_COALESCE_MS;
+	uint64_t now = uv_hrtime();
+	uint64_t us = atomic_load_explicit(&pause_us, memory_order_relaxed);
+	bool is_busy = now - r->last_ns <= 2 * us * 1000;
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(us / 1000000),
+			 .tv_nsec = (long)(us % 1000000) * 1000}};
 
-	r->last_ms = now;
-	if (!is_busy || !r->is_polling)
+	r->last_ns = now;
+	if (!us || !is_busy || !r->is_polling || r->tfd < 0)
+		return;
+	if (timerfd_settime(r->tfd, 0, &its, NULL) != 0)
 		return;
 	uv_poll_stop(&r->poll);
-	uv_timer_start(&r->pause, on_resume, TP_UDP_COALESCE_MS, 0);
+	uv_poll_start(&r->pause, UV_READABLE, on_resume);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events)
@@ -359,9 +384,17 @@ static void reader_start(void *arg)
 	if (rc == 0) {
 		r->poll.data = r;
 		r->is_polling = true;
-		r->open = 2;
-		uv_timer_init(worker_loop(r->w), &r->pause);
-		r->pause.data = r;
+		r->open = 1;
+		r->tfd = timerfd_create(CLOCK_MONOTONIC,
+					TFD_NONBLOCK | TFD_CLOEXEC);
+		if (r->tfd >= 0 &&
+		    uv_poll_init(worker_loop(r->w), &r->pause, r->tfd) == 0) {
+			r->pause.data = r;
+			r->open = 2;
+		} else if (r->tfd >= 0) {
+			close(r->tfd);
+			r->tfd = -1;
+		}
 		rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	}
 	if (rc != 0)
@@ -372,6 +405,11 @@ static void reader_start(void *arg)
 static void on_poll_closed(uv_handle_t *h)
 {
 	struct udp_reader *r = h->data;
+
+	if (h == (uv_handle_t *)&r->pause && r->tfd >= 0) {
+		close(r->tfd);
+		r->tfd = -1;
+	}
 
 	if (--r->open == 0)
 		uv_sem_post(r->closed);
@@ -388,7 +426,8 @@ static void reader_close(void *arg)
 	r->is_polling = false;
 	uv_poll_stop(&r->poll);
 	uv_close((uv_handle_t *)&r->poll, on_poll_closed);
-	uv_close((uv_handle_t *)&r->pause, on_poll_closed);
+	if (r->open == 2)
+		uv_close((uv_handle_t *)&r->pause, on_poll_closed);
 }
 
 static int socket_open(const struct sip_addr *a, bool is_reuseport, int *out)

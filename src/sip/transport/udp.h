@@ -20,7 +20,7 @@
 enum {
 	TP_UDP_BATCH = 32,	 /* datagrams per recvmmsg(2) */
 	TP_UDP_RCVBUF = 4 << 20, /* SO_RCVBUF asked for; kernel caps */
-	TP_UDP_COALESCE_MS = 1,	 /* reader pause under load (udp.c) */
+	TP_UDP_PAUSE_US_DEFAULT = 200, /* reader pause under load */
 	TP_HOST_MAX = 258	 /* bytes of an advertised host + NUL */
 };
 
@@ -97,6 +97,13 @@ uint32_t tp_udp_callid_hash(const char *p, size_t len);
  */
 struct slice tp_via_params(const struct sip_msg *m, const struct sip_flow *f,
 			   char *buf, size_t cap);
+
+/*
+ * Readers under load pause this many microseconds between reads, so each
+ * wake-up reads a batch (0: never pause). Any thread; the next read uses
+ * it.
+ */
+void tp_udp_set_pause_us(uint32_t us);
 
 /* True for a CRLF keep-alive or padding: whitespace and NUL only. */
 bool tp_is_keepalive(const char *p, size_t len);
