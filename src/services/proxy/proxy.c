@@ -18,64 +18,6 @@
 
 #define LOG_MODULE "proxy"
 
-enum {
-	ARENA_FIRST = 2048,  /* stack bytes of a print's arena */
-	LOOKUP_FIRST = 4096, /* stack bytes of a location lookup's arena */
-	LOG_ESC = 96,	     /* bytes of an escaped value in a log */
-	RANK_NONE = 100	     /* worse than any response */
-};
-
-/* One target of a request: a client transaction (or a DNS lookup). */
-struct branch {
-	struct pctx *ctx;
-	struct txn *ct;		 /* pending client transaction, or NULL */
-	struct resolve_req *dns; /* pending lookup, or NULL */
-	struct slice ruri;	 /* new Request-URI; unset: unchanged */
-	struct slice path;	 /* Route values from Path, or empty */
-	struct sip_uri hop;	 /* where to send (when !has_flow) */
-	struct sip_flow flow;	 /* a registered flow (counted) */
-	bool has_flow;
-	struct resolve_target *targets; /* RFC 3263 order, owned */
-	uint8_t ntargets, next_target;
-	uint16_t q_milli;
-	uint16_t status; /* final status; 0 while pending */
-	bool is_started, has_provisional;
-	char data[]; /* ruri, path and hop text */
-};
-
-/* A request in progress: its server transaction and its branches. */
-struct pctx {
-	struct pctx *next, *prev; /* the proxy's requests in progress */
-	struct proxy *p;
-	struct txn *st;
-	struct sip_msg *req;	  /* txn_request(st), until the final */
-	const struct config *cfg; /* snapshot when the request came */
-	struct branch **br;	  /* targets, q descending */
-	uint32_t nbr, cap;
-	uint32_t group_end;	   /* branches [0, group_end) started */
-	struct wheel_timer ring;   /* ring timeout (INVITE) */
-	struct wheel_timer serial; /* the current q-group's time */
-	char *best;		   /* best final so far, as forwarded */
-	uint32_t best_len;
-	uint16_t best_status; /* 0: none yet */
-	char loop[PROXY_LOOP_HEX];
-	char up[PROXY_TOKEN_MAX]; /* the caller's flow token, or none */
-	uint8_t up_len;
-	bool is_invite;
-	bool is_record_routed;
-	bool is_cancelled, is_timed_out, has_6xx, is_final;
-	bool is_stepping, is_step_again; /* branches_step() re-entered */
-};
-
-struct proxy {
-	struct proxy_deps deps;
-	struct txn_layer *tl;
-	const struct config *cfg;
-	struct buf out;	   /* a message being printed */
-	struct pctx *ctxs; /* requests in progress */
-	struct proxy_stats stats;
-};
-
 static const struct slice none = {NULL, 0};
 
 static void branches_step(struct pctx *c);
@@ -138,8 +80,8 @@ static void ctx_free(struct pctx *c)
 }
 
 /* A final response of ours (not forwarded) upstream. */
-static void reply(struct txn *t, uint16_t status, struct slice reason,
-		  struct slice extra)
+void proxy_reply(struct txn *t, uint16_t status, struct slice reason,
+		 struct slice extra)
 {
 	struct sip_reply_opts o = {
 	    .status = status, .reason = reason, .extra = extra};
@@ -152,23 +94,23 @@ static void finish(struct pctx *c)
 {
 	struct proxy *p = c->p;
 	uint16_t st = c->best_status;
-	char b[LOG_ESC];
+	char b[PROXY_LOG_ESC];
 
 	c->is_final = true;
 	if (c->is_cancelled) {
 		/* RFC 3261 16.10: the INVITE ends with 487 */
 		p->stats.cancelled++;
-		reply(c->st, 487, none, none);
+		proxy_reply(c->st, 487, none, none);
 	} else if (c->is_timed_out && (st == 0 || st == 487 || st == 408)) {
 		p->stats.ring_timeouts++;
-		reply(c->st, 408, SL("No Answer"), none);
+		proxy_reply(c->st, 408, SL("No Answer"), none);
 	} else if (st == 0) {
-		reply(c->st, 408, none, none);
+		proxy_reply(c->st, 408, none, none);
 	} else if (st == 503) {
 		/* RFC 3261 16.7 step 6: a 503 goes up as 500 */
-		reply(c->st, 500, SL("Next Hop Unavailable"), none);
+		proxy_reply(c->st, 500, SL("Next Hop Unavailable"), none);
 	} else if (!c->best) {
-		reply(c->st, st, none, none);
+		proxy_reply(c->st, st, none, none);
 	} else {
 		txn_forward_response(c->st, st, none,
 				     slice_make(c->best, c->best_len));
@@ -183,7 +125,7 @@ static void finish(struct pctx *c)
 static unsigned rank(uint16_t status)
 {
 	if (status == 0)
-		return RANK_NONE;
+		return PROXY_RANK_NONE;
 	return status >= 600 ? 0 : status / 100;
 }
 
@@ -240,226 +182,6 @@ static void cancel_pending(struct pctx *c, uint32_t from, uint32_t to,
 
 /* --- printing and sending a branch ------------------------------------ */
 
-static bool is_dialog_creating(const struct sip_msg *m)
-{
-	if (m->to && m->to->tag.p)
-		return false;
-	return m->method == SIP_METHOD_INVITE ||
-	       m->method == SIP_METHOD_SUBSCRIBE ||
-	       m->method == SIP_METHOD_REFER || m->method == SIP_METHOD_NOTIFY;
-}
-
-/* RFC 3261 16.6 step 3: Max-Forwards one less, or 70 when absent. */
-static int patch_max_forwards(struct sip_patchset *ps, struct sip_msg *m)
-{
-	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
-	char num[BUF_UINT_MAX];
-	uint32_t mf;
-
-	if (!h || sip_msg_max_forwards(m, &mf) != 0)
-		return sip_patch_hdr_append(ps, SL("Max-Forwards"), SL("70"));
-	return sip_patch_hdr_set_value(
-	    ps, h, slice_make(num, buf_fmt_uint(num, mf ? mf - 1 : 0)));
-}
-
-/* RFC 3261 22.3: credentials for our realms are consumed here. */
-static int patch_credentials(struct sip_patchset *ps, struct sip_msg *m,
-			     const struct config *cfg)
-{
-	const struct sip_auth *a = NULL;
-
-	if (sip_msg_auth(m, SIP_HDR_PROXY_AUTHORIZATION, &a) != 0)
-		return 0;
-	for (; a; a = a->next) {
-		int err;
-
-		/* realms are our domains without a port (RFC 3261 22.1) */
-		if (!a->realm.len || !proxy_host_is_ours(cfg, a->realm))
-			continue;
-		err = sip_patch_hdr_remove(ps, &m->hdrs[a->hdr]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* One interface: the same transport and address (reuseport listeners
- * of one address are one interface). */
-static bool same_iface(const struct tp_listener *a, const struct tp_listener *b)
-{
-	return a == b ||
-	       (tp_listener_transport(a) == tp_listener_transport(b) &&
-		sip_addr_eq(tp_listener_addr(a), tp_listener_addr(b)));
-}
-
-/* The Record-Route values: ours, twice when the interface changes. */
-static int patch_record_route(struct sip_patchset *ps, struct sip_msg *m,
-			      const struct tp_listener *in,
-			      const struct tp_listener *out, struct slice up,
-			      struct slice down)
-{
-	const struct sip_hdr *first = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE);
-	char v1[PROXY_RR_MAX], v2[PROXY_RR_MAX];
-	bool is_double = in && out && !same_iface(in, out);
-	struct slice top, second = none;
-	char both[2 * PROXY_RR_MAX + 2];
-
-	int n;
-
-	if (!out)
-		return -EINVAL;
-	/* RFC 5658: the value facing the next hop first, then ours facing
-	 * the previous one */
-	top = proxy_rr_value(out, is_double, up, down, v1, sizeof(v1));
-	if (is_double)
-		second = proxy_rr_value(in, true, up, down, v2, sizeof(v2));
-	if (!top.len || (is_double && !second.len))
-		return -E2BIG;
-	n = snprintf(both, sizeof(both), "%.*s%s%.*s", SL_ARG(top),
-		     is_double ? ", " : "", SL_ARG(second));
-	if (n < 0 || (size_t)n >= sizeof(both))
-		return -E2BIG;
-	if (first)
-		return sip_patch_hdr_insert_before(
-		    ps, first, SL("Record-Route"), slice_make(both, (size_t)n));
-	return sip_patch_hdr_append(ps, SL("Record-Route"),
-				    slice_make(both, (size_t)n));
-}
-
-/* RFC 3327 5: the Path of the binding becomes the first Route values. */
-static int patch_path(struct sip_patchset *ps, struct sip_msg *m,
-		      struct slice path)
-{
-	const struct sip_nameaddr *r = NULL;
-
-	if (!path.len)
-		return 0;
-	if (sip_msg_routes(m, &r) == 0 && r)
-		return sip_patch_hdr_insert_before(ps, &m->hdrs[r->hdr],
-						   SL("Route"), path);
-	return sip_patch_hdr_append(ps, SL("Route"), path);
-}
-
-/* Our Via: the listener's sent-by, a branch carrying the loop hash. */
-static int patch_via(struct sip_patchset *ps, const struct pctx *c,
-		     const struct tp_listener *l, enum sip_transport tp)
-{
-	static const char hexd[] = "0123456789abcdef";
-	struct slice host = tp_listener_host(l);
-	char v[PROXY_VIA_MAX], rnd[16];
-	uint64_t r = sb_rand64();
-	int n;
-
-	for (size_t i = 0; i < sizeof(rnd); i++, r >>= 4)
-		rnd[i] = hexd[r & 15];
-	n = snprintf(v, sizeof(v),
-		     "SIP/2.0/%.*s %.*s:%u;branch=z9hG4bKsb%.*s.%.*s",
-		     SL_ARG(sip_transport_name(tp)), SL_ARG(host),
-		     (unsigned)tp_listener_port(l), PROXY_LOOP_HEX, c->loop,
-		     (int)sizeof(rnd), rnd);
-	if (n < 0 || (size_t)n >= sizeof(v))
-		return -E2BIG;
-	return sip_patch_hdr_prepend(ps, SL("Via"), slice_make(v, (size_t)n));
-}
-
-/*
- * RFC 3261 18.2.1, RFC 3581 4: received (and the rport value) on the
- * sender's Via as it goes on, so responses forwarded without state (a 2xx
- * retransmission) reach it behind a NAT.
- */
-static int patch_received(struct sip_patchset *ps, const struct sip_msg *m,
-			  const struct sip_flow *in)
-{
-	const struct sip_via *v = m->via;
-	char ip[INET6_ADDRSTRLEN + 16], port[BUF_UINT_MAX + 1];
-	struct slice host = v->host;
-	int err = 0, n, pn;
-
-	if (in->remote.sa.sa_family == AF_UNSPEC)
-		return 0;
-	n = snprintf(ip, sizeof(ip), ";received=");
-	sip_addr_ip(&in->remote, ip + n, sizeof(ip) - (size_t)n);
-	if (host.len >= 2 && host.p[0] == '[')
-		host = slice_make(host.p + 1, host.len - 2);
-	/* the rport value first: a bare ";rport" may end the value */
-	if (v->has_rport && v->rport.len == 0) {
-		port[0] = '=';
-		pn = (int)buf_fmt_uint(port + 1, sip_addr_port(&in->remote));
-		err = sip_patch_add(ps, (uint32_t)(v->rport.p - m->buf), 0,
-				    slice_make(port, (size_t)pn + 1));
-	}
-	if (!err && (v->has_rport || !slice_caseeq(host, slice_cstr(ip + n))) &&
-	    !v->received.p)
-		err = sip_patch_add(ps, v->off + v->len, 0, slice_cstr(ip));
-	return err;
-}
-
-/* The callee's flow token: for a branch sent through a registered flow. */
-static struct slice down_token(const struct branch *b, char *out, size_t cap)
-{
-	(void)cap;
-	if (!b->has_flow)
-		return none;
-	return slice_make(out, proxy_flow_token(&b->flow, out));
-}
-
-/*
- * The caller's flow token (RFC 5626 5.3 in spirit): when the caller is on
- * a stream or behind a NAT (its Contact is not where it sends from), so
- * requests toward it take the flow its INVITE came on.
- */
-static void up_token(struct pctx *c, struct sip_msg *req)
-{
-	const struct sip_flow *in = txn_flow(c->st);
-	const struct sip_nameaddr *ct = NULL;
-
-	if (!sip_transport_is_reliable(in->tp) &&
-	    (sip_msg_contacts(req, &ct) != 0 || !ct ||
-	     !registrar_contact_is_nated(&ct->uri, in)))
-		return;
-	c->up_len = (uint8_t)proxy_flow_token(in, c->up);
-}
-
-/* Print the request for branch b leaving by listener out into p->out. */
-static int print_branch(struct pctx *c, struct branch *b,
-			const struct tp_listener *out, enum sip_transport tp)
-{
-	struct proxy *p = c->p;
-	struct sip_msg *m = c->req;
-	const struct sip_nameaddr *next;
-	const struct sip_uri *ruri;
-	char first[ARENA_FIRST], down[PROXY_TOKEN_MAX];
-	struct sip_patchset ps;
-	struct arena a;
-	bool had_self;
-	int err;
-
-	arena_init(&a, first, sizeof(first), 0);
-	sip_patchset_init(&ps, m, &a, NULL);
-	err = proxy_routes(c->cfg, m, &ps, &ruri, &next, &had_self);
-	if (!err && b->ruri.len)
-		err = sip_patch_ruri_set(&ps, b->ruri);
-	if (!err)
-		err = patch_max_forwards(&ps, m);
-	if (!err)
-		err = patch_credentials(&ps, m, c->cfg);
-	if (!err && c->is_record_routed)
-		err = patch_record_route(&ps, m, txn_flow(c->st)->listener, out,
-					 slice_make(c->up, c->up_len),
-					 down_token(b, down, sizeof(down)));
-	if (!err)
-		err = patch_path(&ps, m, b->path);
-	if (!err)
-		err = patch_received(&ps, m, txn_flow(c->st));
-	if (!err)
-		err = patch_via(&ps, c, out, tp);
-	buf_reset(&p->out);
-	if (!err)
-		err = sip_msg_print(&ps, &p->out);
-	arena_close(&a);
-	return err;
-}
-
 static void on_branch_response(void *arg, struct txn *t, int err,
 			       struct sip_inmsg *resp);
 
@@ -481,7 +203,7 @@ static int move_to_tcp(struct pctx *c, struct branch *b, struct sip_flow *dst)
 	}
 	dst->tp = SIP_TP_TCP;
 	dst->listener = tcp;
-	return print_branch(c, b, tcp, SIP_TP_TCP);
+	return proxy_print_branch(c, b, tcp, SIP_TP_TCP);
 }
 
 /* Send b to its next target; false when none is left or all failed. */
@@ -507,7 +229,7 @@ static bool branch_send(struct branch *b)
 		if (!dst.listener)
 			err = -EAFNOSUPPORT;
 		else
-			err = print_branch(c, b, dst.listener, dst.tp);
+			err = proxy_print_branch(c, b, dst.listener, dst.tp);
 		if (!err && dst.tp == SIP_TP_UDP &&
 		    p->out.len > PROXY_UDP_MAX_BYTES)
 			err = move_to_tcp(c, b, &dst);
@@ -599,25 +321,6 @@ static void branch_start(struct branch *b)
 
 /* --- responses from branches ------------------------------------------- */
 
-/* Print resp without our Via into p->out. */
-static int print_response(struct proxy *p, struct sip_inmsg *resp)
-{
-	char first[ARENA_FIRST];
-	struct sip_patchset ps;
-	struct arena a;
-	int err;
-
-	arena_init(&a, first, sizeof(first), 0);
-	sip_patchset_init(&ps, &resp->msg, &a, NULL);
-	/* RFC 3261 16.7 step 3: our Via goes */
-	err = sip_patch_via_remove_top(&ps);
-	buf_reset(&p->out);
-	if (!err)
-		err = sip_msg_print(&ps, &p->out);
-	arena_close(&a);
-	return err;
-}
-
 static struct slice to_tag_of(const struct sip_msg *m)
 {
 	return m->to && m->to->tag.p ? m->to->tag : none;
@@ -649,7 +352,7 @@ static void on_branch_response(void *arg, struct txn *t, int err,
 		if (st == 100)
 			return; /* RFC 3261 16.7 step 5: not forwarded */
 		b->has_provisional = true;
-		if (!c->is_final && print_response(p, resp) == 0 &&
+		if (!c->is_final && proxy_print_response(p, resp) == 0 &&
 		    txn_forward_response(c->st, st, to_tag_of(&resp->msg),
 					 buf_slice(&p->out)) == 0)
 			p->stats.forwarded_1xx++;
@@ -657,7 +360,7 @@ static void on_branch_response(void *arg, struct txn *t, int err,
 	}
 	if (st < 300) {
 		/* RFC 3261 16.7 step 5: every 2xx goes up at once */
-		if (print_response(p, resp) == 0 &&
+		if (proxy_print_response(p, resp) == 0 &&
 		    txn_forward_response(c->st, st, to_tag_of(&resp->msg),
 					 buf_slice(&p->out)) == 0)
 			p->stats.forwarded_2xx++;
@@ -689,65 +392,10 @@ static void on_branch_response(void *arg, struct txn *t, int err,
 		branches_step(c);
 		return;
 	}
-	branch_done(b, st, print_response(p, resp) == 0);
+	branch_done(b, st, proxy_print_response(p, resp) == 0);
 }
 
 /* --- targets ----------------------------------------------------------- */
-
-/* A branch with copies of ruri (may be unset), path and hop text. */
-static struct branch *branch_new(struct pctx *c, struct slice ruri,
-				 struct slice path, struct slice hop,
-				 uint16_t q_milli)
-{
-	struct branch *b, **v;
-	char *d;
-
-	if (c->nbr >= config_proxy(c->cfg)->max_branches)
-		return NULL;
-	if (c->nbr == c->cap) {
-		uint32_t cap = c->cap ? c->cap * 2 : 2;
-		v = sb_realloc(c->br, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		c->br = v;
-		c->cap = cap;
-	}
-	b = sb_calloc(1, sizeof(*b) + ruri.len + path.len + hop.len);
-	if (!b)
-		return NULL;
-	b->ctx = c;
-	b->q_milli = q_milli;
-	d = b->data;
-	if (ruri.len) {
-		memcpy(d, ruri.p, ruri.len);
-		b->ruri = slice_make(d, ruri.len);
-		d += ruri.len;
-	}
-	if (path.len)
-		memcpy(d, path.p, path.len);
-	b->path = slice_make(d, path.len);
-	d += path.len;
-	memcpy(d, hop.p, hop.len);
-	if (sip_uri_parse(slice_make(d, hop.len), &b->hop,
-			  config_limits(c->cfg)) != 0) {
-		sb_free(b);
-		return NULL;
-	}
-	c->br[c->nbr++] = b;
-	return b;
-}
-
-/* The first URI of a Path (the next hop), or the whole when one. */
-static struct slice first_path_uri(struct slice path)
-{
-	const char *lt = memchr(path.p, '<', path.len);
-	const char *gt =
-	    lt ? memchr(lt, '>', path.len - (size_t)(lt - path.p)) : NULL;
-
-	if (!lt || !gt)
-		return none;
-	return slice_make(lt + 1, (size_t)(gt - lt - 1));
-}
 
 static bool recurse(struct pctx *c, struct sip_inmsg *resp)
 {
@@ -766,7 +414,7 @@ static bool recurse(struct pctx *c, struct sip_inmsg *resp)
 		for (uint32_t i = 0; i < c->nbr && !is_tried; i++)
 			is_tried = slice_eq(c->br[i]->ruri, na->uri.raw);
 		if (!is_tried &&
-		    branch_new(c, na->uri.raw, none, na->uri.raw, 1000))
+		    proxy_branch_new(c, na->uri.raw, none, na->uri.raw, 1000))
 			is_added = true;
 	}
 	return is_added;
@@ -858,177 +506,6 @@ static void on_serial_timer(struct wheel_timer *w)
 
 /* --- requests ---------------------------------------------------------- */
 
-/* RFC 3261 16.3: the checks before anything is forwarded. */
-static bool validate(struct proxy *p, struct txn *t, struct sip_msg *req,
-		     const struct config *cfg, char loop[PROXY_LOOP_HEX])
-{
-	const struct sip_token *tok = NULL;
-	uint32_t mf;
-
-	/* 16.3 step 3: Max-Forwards */
-	if (sip_msg_max_forwards(req, &mf) == 0 && mf == 0) {
-		p->stats.too_many_hops++;
-		reply(t, 483, none, none);
-		return false;
-	}
-	/* 16.3 step 5: Proxy-Require names what we do not support */
-	if (sip_msg_tokens(req, SIP_HDR_PROXY_REQUIRE, &tok) == 0 && tok) {
-		char extra[512];
-		size_t n = 0;
-
-		n += (size_t)snprintf(extra, sizeof(extra), "Unsupported: ");
-		for (; tok && n < sizeof(extra) - 64; tok = tok->next)
-			n += (size_t)snprintf(
-			    extra + n, sizeof(extra) - n, "%s%.*s",
-			    n > 13 ? ", " : "",
-			    (int)(tok->value.len > 48 ? 48 : tok->value.len),
-			    tok->value.p);
-		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "\r\n");
-		reply(t, 420, none, slice_make(extra, n));
-		return false;
-	}
-	/* 16.3 step 4: our own Via with the same loop hash */
-	proxy_loop_hash(req, loop);
-	if (proxy_is_loop(cfg, req, loop)) {
-		p->stats.loops++;
-		reply(t, 482, none, none);
-		return false;
-	}
-	return true;
-}
-
-/* RFC 3261 16.5: a user of ours: every live binding is a target. */
-static bool targets_from_location(struct pctx *c, const struct sip_uri *ru)
-{
-	struct proxy *p = c->p;
-	char aor_buf[LOCATION_AOR_MAX], first[LOOKUP_FIRST];
-	struct location_binding v[64];
-	struct location_time now;
-	struct slice aor;
-	struct arena a;
-	uint32_t cap = config_proxy(c->cfg)->max_branches;
-	ssize_t n;
-
-	if (registrar_aor_from_uri(ru, aor_buf, sizeof(aor_buf), &aor) != 0) {
-		p->stats.not_found++;
-		reply(c->st, 404, none, none);
-		return false;
-	}
-	location_time_now(&now);
-	arena_init(&a, first, sizeof(first), 0);
-	n = location_lookup(p->deps.location, aor, now.mono_ms, &a, v,
-			    cap < 64 ? cap : 64);
-	if (n <= 0) {
-		struct users *u = users_current();
-		const char *at = memchr(aor.p, '@', aor.len);
-		size_t ulen = at ? (size_t)(at - aor.p) : aor.len;
-		bool is_known =
-		    u && at &&
-		    users_lookup(u, slice_make(aor.p, ulen),
-				 slice_make(at + 1, aor.len - ulen - 1));
-
-		users_unref(u);
-		arena_close(&a);
-		if (n < 0) {
-			reply(c->st, 500, none, none);
-		} else if (is_known) {
-			p->stats.unavailable++;
-			reply(c->st, 480, none, none);
-		} else {
-			p->stats.not_found++;
-			reply(c->st, 404, none, none);
-		}
-		return false;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		struct location_binding *lb = &v[i];
-		struct slice hop = lb->contact;
-		struct branch *b;
-
-		if (lb->path.len && !lb->use_flow)
-			hop = first_path_uri(lb->path);
-		if (!hop.len)
-			continue;
-		b = branch_new(c, lb->contact, lb->path, hop,
-			       lb->q_milli == LOCATION_Q_UNSET ? 1000
-							       : lb->q_milli);
-		if (b && lb->use_flow) {
-			tp_flow_copy(&b->flow, &lb->flow);
-			b->has_flow = true;
-		}
-	}
-	location_bindings_clear(v, (size_t)n);
-	arena_close(&a);
-	if (c->nbr == 0) {
-		reply(c->st, 500, none, none);
-		return false;
-	}
-	return true;
-}
-
-/* RFC 3261 16.5: the targets of a request, or an answer. */
-static bool targets(struct pctx *c, struct sip_msg *req, bool *is_local_svc)
-{
-	struct proxy *p = c->p;
-	const struct config_proxy *cp = config_proxy(c->cfg);
-	const struct sip_nameaddr *next;
-	const struct sip_uri *ruri;
-	char first[ARENA_FIRST];
-	const struct sip_nameaddr *self;
-	struct sip_patchset ps;
-	struct sip_flow flow;
-	struct arena a;
-	bool had_self, ok = true;
-	int err;
-
-	arena_init(&a, first, sizeof(first), 0);
-	sip_patchset_init(&ps, req, &a, NULL);
-	self = proxy_self_route(c->cfg, req);
-	err = proxy_routes(c->cfg, req, &ps, &ruri, &next, &had_self);
-	if (err) {
-		reply(c->st, 400, SL("Bad Route"), none);
-		ok = false;
-	} else if (self && proxy_route_flow(self, txn_flow(c->st), &flow)) {
-		/* our Record-Route named the flow toward that side */
-		struct branch *b =
-		    branch_new(c, ruri != &req->ruri ? ruri->raw : none, none,
-			       next ? next->uri.raw : ruri->raw, 1000);
-		if ((ok = b != NULL)) {
-			b->flow = flow;
-			b->has_flow = true;
-		}
-	} else if (next) {
-		/* 16.5: a Route left decides; the Request-URI stays */
-		ok = branch_new(c, none, none, next->uri.raw, 1000) != NULL;
-	} else if (ruri->user.len == 0 && proxy_uri_is_self(c->cfg, ruri)) {
-		*is_local_svc = true;
-		ok = false;
-	} else if (had_self) {
-		/* in a dialog we record-routed: to the Request-URI */
-		ok = branch_new(c, ruri != &req->ruri ? ruri->raw : none, none,
-				ruri->raw, 1000) != NULL;
-	} else if (proxy_uri_is_local(c->cfg, ruri)) {
-		ok = targets_from_location(c, ruri);
-		arena_close(&a);
-		return ok;
-	} else if (cp->foreign == CONFIG_FOREIGN_REFUSE) {
-		p->stats.refused++;
-		reply(c->st, 403, SL("Relaying Denied"), none);
-		ok = false;
-		arena_close(&a);
-		return false;
-	} else {
-		struct slice hop = cp->outbound_proxy
-				       ? slice_cstr(cp->outbound_proxy)
-				       : ruri->raw;
-		ok = branch_new(c, none, none, hop, 1000) != NULL;
-	}
-	if (!ok && !err && !*is_local_svc && c->nbr == 0)
-		reply(c->st, 500, none, none);
-	arena_close(&a);
-	return ok && !*is_local_svc;
-}
-
 bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 {
 	const struct config *cfg = p->cfg;
@@ -1037,7 +514,7 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 
 	c = sb_calloc(1, sizeof(*c));
 	if (!c) {
-		reply(t, 500, none, none);
+		proxy_reply(t, 500, none, none);
 		return true;
 	}
 	sb_live_inc(SB_LIVE_PROXY);
@@ -1048,19 +525,19 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 	c->cfg = cfg;
 	c->is_invite = req->method == SIP_METHOD_INVITE;
 	c->is_record_routed =
-	    config_proxy(cfg)->is_record_route && is_dialog_creating(req);
+	    config_proxy(cfg)->is_record_route && proxy_is_dialog_creating(req);
 	wheel_timer_init(&c->ring, on_ring_timer);
 	wheel_timer_init(&c->serial, on_serial_timer);
 	c->next = p->ctxs;
 	if (p->ctxs)
 		p->ctxs->prev = c;
 	p->ctxs = c;
-	if (!validate(p, t, req, cfg, c->loop)) {
+	if (!proxy_validate(p, t, req, cfg, c->loop)) {
 		c->is_final = true;
 		ctx_free(c);
 		return true;
 	}
-	if (!targets(c, req, &is_local_svc)) {
+	if (!proxy_targets(c, req, &is_local_svc)) {
 		c->st = is_local_svc ? NULL : t;
 		c->is_final = true;
 		ctx_free(c);
@@ -1069,7 +546,7 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 	p->stats.requests++;
 	txn_set_owner(t, c);
 	if (c->is_record_routed)
-		up_token(c, req);
+		proxy_up_token(c, req);
 	if (c->is_invite)
 		wheel_start(p->deps.wheel, &c->ring,
 			    (uint64_t)config_proxy(cfg)->ring_timeout_s * 1000);

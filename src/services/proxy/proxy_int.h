@@ -27,6 +27,95 @@ struct proxy_hop {
 	bool has_flow;
 };
 
+enum {
+	PROXY_ARENA_FIRST = 2048, /* stack bytes of a print's arena */
+	PROXY_LOOKUP_FIRST =
+	    4096,	      /* stack bytes of a location lookup's arena */
+	PROXY_LOG_ESC = 96,   /* bytes of an escaped value in a log */
+	PROXY_RANK_NONE = 100 /* worse than any response */
+};
+/* One target of a request: a client transaction (or a DNS lookup). */
+struct branch {
+	struct pctx *ctx;
+	struct txn *ct;		 /* pending client transaction, or NULL */
+	struct resolve_req *dns; /* pending lookup, or NULL */
+	struct slice ruri;	 /* new Request-URI; unset: unchanged */
+	struct slice path;	 /* Route values from Path, or empty */
+	struct sip_uri hop;	 /* where to send (when !has_flow) */
+	struct sip_flow flow;	 /* a registered flow (counted) */
+	bool has_flow;
+	struct resolve_target *targets; /* RFC 3263 order, owned */
+	uint8_t ntargets, next_target;
+	uint16_t q_milli;
+	uint16_t status; /* final status; 0 while pending */
+	bool is_started, has_provisional;
+	char data[]; /* ruri, path and hop text */
+};
+
+/* A request in progress: its server transaction and its branches. */
+struct pctx {
+	struct pctx *next, *prev; /* the proxy's requests in progress */
+	struct proxy *p;
+	struct txn *st;
+	struct sip_msg *req;	  /* txn_request(st), until the final */
+	const struct config *cfg; /* snapshot when the request came */
+	struct branch **br;	  /* targets, q descending */
+	uint32_t nbr, cap;
+	uint32_t group_end;	   /* branches [0, group_end) started */
+	struct wheel_timer ring;   /* ring timeout (INVITE) */
+	struct wheel_timer serial; /* the current q-group's time */
+	char *best;		   /* best final so far, as forwarded */
+	uint32_t best_len;
+	uint16_t best_status; /* 0: none yet */
+	char loop[PROXY_LOOP_HEX];
+	char up[PROXY_TOKEN_MAX]; /* the caller's flow token, or none */
+	uint8_t up_len;
+	bool is_invite;
+	bool is_record_routed;
+	bool is_cancelled, is_timed_out, has_6xx, is_final;
+	bool is_stepping, is_step_again; /* branches_step() re-entered */
+};
+
+struct proxy {
+	struct proxy_deps deps;
+	struct txn_layer *tl;
+	const struct config *cfg;
+	struct buf out;	   /* a message being printed */
+	struct pctx *ctxs; /* requests in progress */
+	struct proxy_stats stats;
+};
+
+/* proxy.c */
+
+/* A final (or provisional) response of ours on t. */
+void proxy_reply(struct txn *t, uint16_t status, struct slice reason,
+		 struct slice extra);
+
+/* print.c: a branch's request and a response to forward */
+
+bool proxy_is_dialog_creating(const struct sip_msg *m);
+/* The caller's flow token into c when the caller needs one. */
+void proxy_up_token(struct pctx *c, struct sip_msg *req);
+/* The request of branch b leaving by listener out on tp, into p->out. */
+int proxy_print_branch(struct pctx *c, struct branch *b,
+		       const struct tp_listener *out, enum sip_transport tp);
+/* resp without our Via, into p->out. */
+int proxy_print_response(struct proxy *p, struct sip_inmsg *resp);
+
+/* target.c: checks and targets of a new request */
+
+/* RFC 3261 16.3; false when it answered t. */
+bool proxy_validate(struct proxy *p, struct txn *t, struct sip_msg *req,
+		    const struct config *cfg, char loop[PROXY_LOOP_HEX]);
+/* RFC 3261 16.5: c's branches; false when it answered (or the request is
+ * the local service's: *is_local_svc). */
+bool proxy_targets(struct pctx *c, struct sip_msg *req, bool *is_local_svc);
+/* A branch of c with copies of ruri (may be unset), path and hop; NULL
+ * past max_branches, without memory or when hop does not parse. */
+struct branch *proxy_branch_new(struct pctx *c, struct slice ruri,
+				struct slice path, struct slice hop,
+				uint16_t q_milli);
+
 /* route.c */
 
 /* An IP literal host ("192.0.2.1", "[2001:db8::1]") as an address with

@@ -22,10 +22,11 @@
 #define LOG_MODULE "udp"
 
 enum {
-	UDP_DGRAM_MAX = 65536, /* bytes of receive buffer per datagram */
-	UDP_ROUNDS = 4,	       /* recvmmsg calls per readable event */
-	UDP_REPLY_MAX = 65536, /* bytes of a 503 we build */
-	UDP_OUT_BYTES = 65536  /* bytes of a worker's pending sends */
+	UDP_DGRAM_MAX = 65536,	 /* bytes of receive buffer per datagram */
+	UDP_ROUNDS = 4,		 /* recvmmsg calls per readable event */
+	UDP_PAUSE_MIN_BATCH = 4, /* datagrams a pause must gather to pay */
+	UDP_REPLY_MAX = 65536,	 /* bytes of a 503 we build */
+	UDP_OUT_BYTES = 65536	 /* bytes of a worker's pending sends */
 };
 
 /*
@@ -320,18 +321,21 @@ static void on_resume(uv_poll_t *p, int status, int events)
 }
 
 /*
- * When datagrams come often (the last readable event was less than two
- * pauses ago), stop polling for udp_pause_us so that the next read finds
- * several: one wake-up, one recvmmsg and one hand-off per batch instead
- * of per datagram. Syscalls and wake-ups are most of the cost of a small
- * message; the pause adds at most that much latency per hop. At a low
- * rate nothing changes; 0 turns it off.
+ * When a pause pays, stop polling for udp_pause_us so that the next read
+ * finds several datagrams: one wake-up, one recvmmsg and one hand-off per
+ * batch instead of per datagram. A pause costs a few syscalls of its own
+ * (timerfd, poll changes), so it is taken only when it will gather
+ * UDP_PAUSE_MIN_BATCH or more: the read just done got that many (the
+ * previous pause gathered them), or datagrams come more often than that
+ * many per pause. At lower rates nothing changes (no latency, no extra
+ * syscalls); 0 turns it off.
  */
-static void coalesce(struct udp_reader *r)
+static void coalesce(struct udp_reader *r, unsigned got)
 {
 	uint64_t now = uv_hrtime();
 	uint64_t us = atomic_load_explicit(&pause_us, memory_order_relaxed);
-	bool is_busy = now - r->last_ns <= 2 * us * 1000;
+	bool is_busy = got >= UDP_PAUSE_MIN_BATCH ||
+		       now - r->last_ns <= us * 1000 / UDP_PAUSE_MIN_BATCH;
 	struct itimerspec its = {
 	    .it_value = {.tv_sec = (time_t)(us / 1000000),
 			 .tv_nsec = (long)(us % 1000000) * 1000}};
@@ -348,6 +352,7 @@ static void coalesce(struct udp_reader *r)
 static void on_readable(uv_poll_t *p, int status, int events)
 {
 	struct udp_reader *r = p->data;
+	unsigned got = 0;
 
 	if (status < 0) {
 		log_warn("poll_failed", "addr=%s error=\"%s\"", r->l->name,
@@ -370,10 +375,11 @@ static void on_readable(uv_poll_t *p, int status, int events)
 			break;
 		}
 		handle_batch(r, (unsigned)n);
+		got += (unsigned)n;
 		if (n < TP_UDP_BATCH)
 			break;
 	}
-	coalesce(r);
+	coalesce(r, got);
 }
 
 static void reader_start(void *arg)
@@ -385,8 +391,8 @@ static void reader_start(void *arg)
 		r->poll.data = r;
 		r->is_polling = true;
 		r->open = 1;
-		r->tfd = timerfd_create(CLOCK_MONOTONIC,
-					TFD_NONBLOCK | TFD_CLOEXEC);
+		r->tfd =
+		    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (r->tfd >= 0 &&
 		    uv_poll_init(worker_loop(r->w), &r->pause, r->tfd) == 0) {
 			r->pause.data = r;
