@@ -38,48 +38,15 @@ struct dispatch {
 /* An IP literal ("192.0.2.1", "[2001:db8::1]") as an address. */
 static bool host_ip(struct slice host, struct sip_addr *out)
 {
-	char tmp[INET6_ADDRSTRLEN + 1];
-
-	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
-		host = slice_make(host.p + 1, host.len - 2);
-	if (host.len == 0 || host.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, tmp, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, tmp, &out->in6.sin6_addr) == 1) {
-		out->in6.sin6_family = AF_INET6;
-		return true;
-	}
-	return false;
+	return sip_addr_from_host(host, 0, out) == 0;
 }
 
-/* The same IP address, ports aside; an unspecified one matches nothing. */
 static bool ip_eq(const struct sip_addr *a, const struct sockaddr *b)
 {
-	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
-
-	if (a->sa.sa_family != b->sa_family)
-		return false;
-	if (b->sa_family == AF_INET) {
-		const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
-		return b4->sin_addr.s_addr != htonl(INADDR_ANY) &&
-		       a->in.sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	if (b->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
-		return memcmp(&b6->sin6_addr, &any6, sizeof(any6)) != 0 &&
-		       memcmp(&a->in6.sin6_addr, &b6->sin6_addr,
-			      sizeof(any6)) == 0;
-	}
-	return false;
+	return sip_addr_ip_eq(a, b);
 }
 
-/* host names name (case-insensitive), or both are the same IP address. */
+/* host is name: the same text, or the same IP address. */
 static bool host_eq(struct slice host, bool is_ip, const struct sip_addr *ip,
 		    struct slice name)
 {

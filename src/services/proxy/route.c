@@ -16,45 +16,13 @@ static const char hex[] = "0123456789abcdef";
 
 bool proxy_host_addr(struct slice host, uint16_t port, struct sip_addr *out)
 {
-	char tmp[INET6_ADDRSTRLEN + 1];
-
-	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
-		host = slice_make(host.p + 1, host.len - 2);
-	if (host.len == 0 || host.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, tmp, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		out->in.sin_port = htons(port);
-		out->len = sizeof(out->in);
-		return true;
-	}
-	if (inet_pton(AF_INET6, tmp, &out->in6.sin6_addr) == 1) {
-		out->in6.sin6_family = AF_INET6;
-		out->in6.sin6_port = htons(port);
-		out->len = sizeof(out->in6);
-		return true;
-	}
-	return false;
+	return sip_addr_from_host(host, port, out) == 0;
 }
 
 /* The same IP address, ports aside; an unspecified one matches nothing. */
 static bool ip_eq(const struct sip_addr *a, const struct sockaddr_storage *b)
 {
-	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
-
-	if (a->sa.sa_family != b->ss_family)
-		return false;
-	if (b->ss_family == AF_INET) {
-		const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
-		return b4->sin_addr.s_addr != htonl(INADDR_ANY) &&
-		       a->in.sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
-	return memcmp(&b6->sin6_addr, &any6, sizeof(any6)) != 0 &&
-	       memcmp(&a->in6.sin6_addr, &b6->sin6_addr, sizeof(any6)) == 0;
+	return sip_addr_ip_eq(a, (const struct sockaddr *)b);
 }
 
 static uint16_t listen_port(const struct config_listen *l)

@@ -150,3 +150,49 @@ const char *sip_addr_text(const struct sip_addr *a, char *out, size_t cap)
 		 ip, sip_addr_port(a));
 	return out;
 }
+
+int sip_addr_from_host(struct slice host, uint16_t port, struct sip_addr *out)
+{
+	char text[INET6_ADDRSTRLEN + 1];
+
+	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
+		host = slice_make(host.p + 1, host.len - 2);
+	if (host.len == 0 || host.len >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, host.p, host.len);
+	text[host.len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, text, &out->in.sin_addr) == 1) {
+		out->in.sin_family = AF_INET;
+		out->in.sin_port = htons(port);
+		out->len = sizeof(out->in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &out->in6.sin6_addr) == 1) {
+		out->in6.sin6_family = AF_INET6;
+		out->in6.sin6_port = htons(port);
+		out->len = sizeof(out->in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+bool sip_addr_ip_eq(const struct sip_addr *a, const struct sockaddr *b)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (a->sa.sa_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+		return b4->sin_addr.s_addr != htonl(INADDR_ANY) &&
+		       a->in.sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+		return memcmp(&b6->sin6_addr, &any6, sizeof(any6)) != 0 &&
+		       memcmp(&a->in6.sin6_addr, &b6->sin6_addr,
+			      sizeof(any6)) == 0;
+	}
+	return false;
+}

@@ -124,5 +124,10 @@ uint16_t sip_addr_port(const struct sip_addr *a);
 /* "192.0.2.1:5060" / "[2001:db8::1]:5060" into out; returns out. */
 const char *sip_addr_text(const struct sip_addr *a, char *out, size_t cap);
 bool sip_addr_eq(const struct sip_addr *a, const struct sip_addr *b);
+/* An IP literal host ("192.0.2.1", "[2001:db8::1]", "::1") with port into
+ * out: 0, or -EINVAL for a name or anything else. */
+int sip_addr_from_host(struct slice host, uint16_t port, struct sip_addr *out);
+/* The same IP address, ports aside; an unspecified b matches nothing. */
+bool sip_addr_ip_eq(const struct sip_addr *a, const struct sockaddr *b);
 
 #endif

@@ -25,34 +25,6 @@ static struct slice tag_of(const struct sip_nameaddr *na)
 	return na ? na->tag : none;
 }
 
-/* An IP literal ("192.0.2.1", "[2001:db8::1]") and port into out. */
-static int addr_from_host(struct slice host, uint16_t port,
-			  struct sip_addr *out)
-{
-	char text[HOST_TEXT_MAX];
-
-	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']')
-		host = slice_make(host.p + 1, host.len - 2);
-	if (host.len == 0 || host.len >= sizeof(text))
-		return -EINVAL;
-	memcpy(text, host.p, host.len);
-	text[host.len] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, text, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		out->in.sin_port = htons(port);
-		out->len = sizeof(out->in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, &out->in6.sin6_addr) == 1) {
-		out->in6.sin6_family = AF_INET6;
-		out->in6.sin6_port = htons(port);
-		out->len = sizeof(out->in6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static void set_port(struct sip_addr *a, uint16_t port)
 {
 	if (a->sa.sa_family == AF_INET6)
@@ -65,7 +37,8 @@ static bool host_is_ip(struct slice host, const struct sip_addr *ip)
 {
 	struct sip_addr a;
 
-	if (addr_from_host(host, 0, &a) || a.sa.sa_family != ip->sa.sa_family)
+	if (sip_addr_from_host(host, 0, &a) ||
+	    a.sa.sa_family != ip->sa.sa_family)
 		return false;
 	if (a.sa.sa_family == AF_INET)
 		return a.in.sin_addr.s_addr == ip->in.sin_addr.s_addr;
@@ -129,7 +102,8 @@ static void reply_route(struct sip_inmsg *im, struct sip_flow *dst,
 		/* RFC 3261 18.2.2: the request's connection, else a new one
 		 * to the source address and the sent-by port */
 		set_port(&dst->remote, port);
-	} else if (v->maddr.p && addr_from_host(v->maddr, port, &maddr) == 0) {
+	} else if (v->maddr.p &&
+		   sip_addr_from_host(v->maddr, port, &maddr) == 0) {
 		/* RFC 3261 18.2.2: maddr, at the sent-by port */
 		dst->remote = maddr;
 	} else {
@@ -331,12 +305,36 @@ static void release(struct txn *t)
 	t->req = sip_inmsg_free(t->req);
 }
 
+/*
+ * Keep a copy of response bytes (for retransmissions), send them, and move
+ * the state machine; a final that makes t Completed lets the request go.
+ */
+static int keep_and_send(struct txn *t, uint16_t status, struct slice bytes)
+{
+	unsigned cls = txn_status_class(status);
+	char *out = sb_malloc(bytes.len);
+	int err;
+
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, bytes.p, bytes.len);
+	sb_free(t->out);
+	t->out = out;
+	t->out_len = (uint32_t)bytes.len;
+	t->status = status;
+	t->tl->stats.responses_out[cls]++;
+	err = txn_layer_send(t, slice_make(t->out, t->out_len), false);
+	after_reply(t, cls);
+	if (t->state == TXN_STATE_COMPLETED && !t->is_rfc2543)
+		release(t);
+	return err;
+}
+
 int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 {
 	unsigned cls = txn_status_class(o->status);
 	struct sip_reply_opts ro = *o;
 	struct buf *b;
-	char *out;
 	int err;
 
 	if (!t->is_server || cls == 0)
@@ -364,28 +362,13 @@ int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 	err = sip_reply_build(b, &t->req->msg, &ro);
 	if (err)
 		return err;
-	out = sb_malloc(b->len);
-	if (!out)
-		return -ENOMEM;
-	memcpy(out, b->p, b->len);
-	sb_free(t->out);
-	t->out = out;
-	t->out_len = (uint32_t)b->len;
-	t->status = o->status;
-	t->tl->stats.responses_out[cls]++;
-	err = txn_layer_send(t, slice_make(t->out, t->out_len), false);
-	after_reply(t, cls);
-	if (t->state == TXN_STATE_COMPLETED && !t->is_rfc2543)
-		release(t);
-	return err;
+	return keep_and_send(t, o->status, buf_slice(b));
 }
 
 int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
 			 struct slice bytes)
 {
 	unsigned cls = txn_status_class(status);
-	char *out;
-	int err;
 
 	if (!t->is_server || cls == 0 || status == 100 || !bytes.len)
 		return -EINVAL;
@@ -403,20 +386,7 @@ int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
 	}
 	if (to_tag.len && t->req)
 		(void)reply_tag(t, to_tag);
-	out = sb_malloc(bytes.len);
-	if (!out)
-		return -ENOMEM;
-	memcpy(out, bytes.p, bytes.len);
-	sb_free(t->out);
-	t->out = out;
-	t->out_len = (uint32_t)bytes.len;
-	t->status = status;
-	t->tl->stats.responses_out[cls]++;
-	err = txn_layer_send(t, slice_make(t->out, t->out_len), false);
-	after_reply(t, cls);
-	if (t->state == TXN_STATE_COMPLETED && !t->is_rfc2543)
-		release(t);
-	return err;
+	return keep_and_send(t, status, bytes);
 }
 
 void txn_set_owner(struct txn *t, void *owner)
