@@ -223,3 +223,56 @@ def test_cancel_is_passed_on_and_ends_with_487(srv_of):
         got[resp.get("CSeq").split()[1]] = resp.status
     assert got == {"CANCEL": 200, "INVITE": 487}, got
     assert ctl(srv, "stats")["proxy"]["cancelled"] == 1
+
+
+def test_phone_behind_nat_reached_through_its_flow_in_dialog(srv_of):
+    # bob's Contact names a private address nobody can reach; the REGISTER
+    # came from a loopback socket: the INVITE, and later the caller's ACK
+    # and BYE (by the flow token in our Record-Route), go to that socket
+    srv = srv_of(users=["bob"])
+    c0 = Client(srv.host, srv.port)
+    port = c0.sock.getsockname()[1]
+    reg = Registrar(c0, srv.host, srv.port, "bob", "pw", contact_port=port)
+    reg.contact = "<sip:bob@10.255.0.7:5060>"
+    _, final = reg.register(expires=300)
+    assert final.status == 200, final
+    bob = Uas.__new__(Uas)
+    bob.sock, bob.port, bob.tag = c0.sock, port, new_id()[:8]
+
+    c = Client(srv.host, srv.port)
+    call_id = new_id() + "@nat"
+    c.send(invite(srv, "sip:bob@%s:%d" % (srv.host, srv.port), call_id))
+    req, src = bob.recv()
+    assert req is not None and method_of(req) == "INVITE", req
+    assert req.startswith(b"INVITE sip:bob@10.255.0.7:5060 ")
+    rr = header(req, "Record-Route")
+    assert rr and ";sbd=" in rr, rr
+    # bob answers with its private Contact, as a phone behind NAT does
+    head = req.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    lines = ["SIP/2.0 200 OK"]
+    lines += [h for h in head[1:] if h.split(":")[0].lower() in
+              ("via", "from", "call-id", "cseq", "record-route")]
+    lines += [[h for h in head if h.startswith("To:")][0] + ";tag=" + bob.tag,
+              "Contact: <sip:bob@10.255.0.7:5060>", "Content-Length: 0"]
+    bob.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), src)
+    r, _ = final_of(c)
+    assert r is not None and r.status == 200, r
+    route = ", ".join(reversed(r.all("Record-Route")))
+    to = r.get("To")
+    for method, cseq in (("ACK", 1), ("BYE", 2)):
+        msg = "\r\n".join([
+            "%s sip:bob@10.255.0.7:5060 SIP/2.0" % method,
+            "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK%s;rport" %
+            new_id(),
+            "Max-Forwards: 70", "Route: " + route,
+            "From: <sip:caller@example.net>;tag=ft%s" % call_id[:6],
+            "To: " + to, "Call-ID: " + call_id,
+            "CSeq: %d %s" % (cseq, method), "Content-Length: 0", "", ""])
+        c.send(msg.encode())
+        got, gsrc = bob.recv()
+        assert got is not None and method_of(got) == method, got
+    bob.reply(got, gsrc, 200, "OK")
+    r = c.recv()
+    assert r is not None and r.status == 200 and "BYE" in r.get("CSeq"), r
+    c.close()
+    bob.close()
