@@ -221,3 +221,35 @@ def test_foreign_domain_refused_by_default(start_server):
     assert ctl(srv, "stats")["proxy"]["refused"] == 1
     c.close()
 
+
+
+def test_silent_target_times_out_then_next(start_server, tmp_path, uas_pair):
+    # RFC 3263 4.3: a target that never answers (Timer B, short T1 here)
+    # is left for the next one
+    a, b = uas_pair
+    proc, dport = dnsmasq(tmp_path, [
+        "--host-record=a.edge.test,127.0.0.1",
+        "--host-record=b.edge.test,127.0.0.1",
+        "--srv-host=_sip._udp.edge.test,a.edge.test,%d,10,0" % a.port,
+        "--srv-host=_sip._udp.edge.test,b.edge.test,%d,20,0" % b.port,
+    ])
+    try:
+        srv = start_server(config=config(dport, "sip:edge.test") +
+                           "timers:\n  t1_ms: 20\n",
+                           hosts=[loopback_addr()])
+        c = Client(srv.host, srv.port)
+        c.send(invite(srv, "sip:carol@example.org", new_id() + "@dns"))
+        first, _ = a.recv()
+        assert first is not None and method_of(first) == "INVITE", first
+        # a stays silent: its retransmissions, then b after 64*T1
+        req, src = b.recv(5.0)
+        while req is not None and method_of(req) != "INVITE":
+            req, src = b.recv(5.0)
+        assert req is not None, "the second target never got the INVITE"
+        b.reply(req, src, 200, "OK", contact=True)
+        r, _ = final_of(c)
+        assert r is not None and r.status == 200, r
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(5)
