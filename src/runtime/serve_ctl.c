@@ -213,14 +213,15 @@ static json_t *stream_json(struct serve *srv, const struct tp_conn_stats *c,
 
 static json_t *live_json(void)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bindings",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bindings",
 			 (json_int_t)sb_live_get(SB_LIVE_BINDING),
 			 "transactions", (json_int_t)sb_live_get(SB_LIVE_TXN),
 			 "connections", (json_int_t)sb_live_get(SB_LIVE_CONN),
 			 "messages", (json_int_t)sb_live_get(SB_LIVE_INMSG),
 			 "configs", (json_int_t)sb_live_get(SB_LIVE_CONFIG),
 			 "arenas", (json_int_t)sb_live_get(SB_LIVE_ARENA),
-			 "allocations", (json_int_t)sb_live_get(SB_LIVE_ALLOC));
+			 "allocations", (json_int_t)sb_live_get(SB_LIVE_ALLOC),
+			 "proxy", (json_int_t)sb_live_get(SB_LIVE_PROXY));
 }
 
 /* The proxy's counters summed over workers. */
@@ -231,12 +232,15 @@ static json_t *proxy_json(const struct stats_job *job, unsigned n)
 		size_t off;
 	} f[] = {
 #define F(x) {#x, offsetof(struct proxy_stats, x)}
-	    F(requests),      F(branches),	  F(forwarded_1xx),
-	    F(forwarded_2xx), F(final_errors),	  F(cancelled),
-	    F(ring_timeouts), F(not_found),	  F(unavailable),
-	    F(refused),	      F(loops),		  F(too_many_hops),
-	    F(stateless_acks), F(stateless_responses), F(dropped),
-	    F(dns_failures),  F(alive),
+	    F(requests),       F(branches),
+	    F(forwarded_1xx),  F(forwarded_2xx),
+	    F(final_errors),   F(cancelled),
+	    F(ring_timeouts),  F(not_found),
+	    F(unavailable),    F(refused),
+	    F(loops),	       F(too_many_hops),
+	    F(stateless_acks), F(stateless_responses),
+	    F(dropped),	       F(dns_failures),
+	    F(alive),
 #undef F
 	};
 	json_t *o = json_object();
@@ -245,9 +249,10 @@ static json_t *proxy_json(const struct stats_job *job, unsigned n)
 		uint64_t sum = 0;
 		for (unsigned i = 0; i < n; i++)
 			sum += *(const uint64_t *)((const char *)&job->snaps[i]
-							   .proxy +
+						       .proxy +
 						   f[k].off);
-		json_object_set_new(o, f[k].name, json_integer((json_int_t)sum));
+		json_object_set_new(o, f[k].name,
+				    json_integer((json_int_t)sum));
 	}
 	return o;
 }

@@ -222,7 +222,10 @@ def test_cancel_is_passed_on_and_ends_with_487(srv_of):
         assert resp is not None
         got[resp.get("CSeq").split()[1]] = resp.status
     assert got == {"CANCEL": 200, "INVITE": 487}, got
-    assert ctl(srv, "stats")["proxy"]["cancelled"] == 1
+    st = ctl(srv, "stats")
+    assert st["proxy"]["cancelled"] == 1
+    # the request is over: nothing of it is left in the proxy
+    assert st["proxy"]["alive"] == 0 and st["live"]["proxy"] == 0, st
 
 
 def test_phone_behind_nat_reached_through_its_flow_in_dialog(srv_of):
