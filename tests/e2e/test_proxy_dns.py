@@ -16,17 +16,19 @@ from siphelp import Client, new_id
 DNSMASQ = "/usr/sbin/dnsmasq"
 
 
-def dnsmasq(tmp_path, records):
-    """A dnsmasq answering only the given records on 127.0.0.1."""
+def dnsmasq(tmp_path, records, local=True):
+    """A dnsmasq answering only the given records on 127.0.0.1; without
+    local, names it has no record of get REFUSED (no upstream)."""
     if not os.path.exists(DNSMASQ):
         pytest.skip("dnsmasq is not installed (scripts/install-deps)")
     port = free_udp_port("127.0.0.1")
     cmd = [DNSMASQ, "--keep-in-foreground", "--no-resolv", "--no-hosts",
            "--conf-file=/dev/null", "--listen-address=127.0.0.1",
-           "--bind-interfaces", "--local=/edge.test/", "--local-ttl=60",
+           "--bind-interfaces", "--local-ttl=60",
            "--port=%d" % port, "--user=root",
            "--group=root", "--pid-file=%s" % (tmp_path / "dnsmasq.pid"),
-           "--log-facility=%s" % (tmp_path / "dnsmasq.log")] + records
+           "--log-facility=%s" % (tmp_path / "dnsmasq.log")] + \
+        (["--local=/edge.test/"] if local else []) + records
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -249,6 +251,31 @@ def test_silent_target_times_out_then_next(start_server, tmp_path, uas_pair):
         b.reply(req, src, 200, "OK", contact=True)
         r, _ = final_of(c)
         assert r is not None and r.status == 200, r
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_naptr_refused_falls_back_to_srv(start_server, tmp_path, uas_pair):
+    # a name server that refuses NAPTR queries (no upstream, no NAPTR
+    # record) still has the SRV records: they are asked next
+    a, _ = uas_pair
+    proc, dport = dnsmasq(tmp_path, [
+        "--host-record=a.edge.test,127.0.0.1",
+        "--srv-host=_sip._udp.edge.test,a.edge.test,%d,10,0" % a.port,
+    ], local=False)
+    try:
+        srv = start_server(config=config(dport, "sip:edge.test"),
+                           hosts=[loopback_addr()])
+        c = Client(srv.host, srv.port)
+        c.send(invite(srv, "sip:carol@example.org", new_id() + "@dns"))
+        req, src = a.recv()
+        assert req is not None and method_of(req) == "INVITE", req
+        a.reply(req, src, 486, "Busy Here")
+        r, _ = final_of(c)
+        assert r is not None and r.status == 486, r
+        assert "NAPTR" in srv.stderr() or "type=35" in srv.stderr()
         c.close()
     finally:
         proc.terminate()

@@ -307,7 +307,8 @@ static bool naptr_before(const struct rr_naptr *a, const struct rr_naptr *b)
 /*
  * RFC 3263 4.1: NAPTR records sorted by order, then preference, each
  * naming the SRV record of one transport; sips URIs take only SIPS+D2T.
- * Without any, the SRV names of the transports the scheme allows, in our
+ * Without any (or when the NAPTR query failed), the SRV names of the
+ * transports the scheme allows, in our
  * order of preference: _sip._udp then _sip._tcp for sip ("_sip" for SIP
  * URIs, as 4.1 says), _sips._tcp for sips.
  */
@@ -318,7 +319,9 @@ static void on_naptr(struct resolve_req *q)
 	int st = need_status(nd);
 	size_t n = 0;
 
-	if (st != 0 && st != -ENOENT) {
+	/* A server that refuses or fails NAPTR (many do) is treated as
+	 * having none: SRV is asked next. A timeout ends the lookup. */
+	if (st != 0 && st != -ENOENT && st != -EIO) {
 		finish(q, st);
 		return;
 	}
