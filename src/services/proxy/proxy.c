@@ -22,21 +22,6 @@ static const struct slice none = {NULL, 0};
 
 static void branches_step(struct pctx *c);
 
-const struct config *proxy_config(const struct proxy *p)
-{
-	return p->cfg;
-}
-
-struct proxy_stats *proxy_stats_mut(struct proxy *p)
-{
-	return &p->stats;
-}
-
-txn_send_fn proxy_sender(const struct proxy *p)
-{
-	return p->deps.send ? p->deps.send : tp_send;
-}
-
 /* --- life cycle of a request ------------------------------------------ */
 
 static void branch_free(struct branch *b)
@@ -46,7 +31,8 @@ static void branch_free(struct branch *b)
 	resolve_cancel(b->dns);
 	if (b->has_flow)
 		tp_flow_clear(&b->flow);
-	sb_free(b->targets);
+	if (b->targets != &b->one)
+		sb_free(b->targets);
 	sb_free(b);
 }
 
@@ -302,11 +288,9 @@ static void branch_start(struct branch *b)
 	}
 	err = resolve_numeric(&b->hop, &one);
 	if (err == 0) {
-		b->targets = sb_malloc(sizeof(one));
-		if (b->targets) {
-			b->targets[0] = one;
-			b->ntargets = 1;
-		}
+		b->one = one;
+		b->targets = &b->one;
+		b->ntargets = 1;
 		if (!branch_send(b))
 			branch_done(b, 503, false);
 		return;

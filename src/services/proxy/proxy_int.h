@@ -44,7 +44,8 @@ struct branch {
 	struct sip_uri hop;	 /* where to send (when !has_flow) */
 	struct sip_flow flow;	 /* a registered flow (counted) */
 	bool has_flow;
-	struct resolve_target *targets; /* RFC 3263 order, owned */
+	struct resolve_target *targets; /* RFC 3263 order: &one or owned */
+	struct resolve_target one;	/* a numeric host's only target */
 	uint8_t ntargets, next_target;
 	uint16_t q_milli;
 	uint16_t status; /* final status; 0 while pending */
@@ -179,8 +180,5 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im);
 bool proxy_stateless_response(struct proxy *p, struct sip_inmsg *im);
 
 /* proxy.c, for stateless.c */
-const struct config *proxy_config(const struct proxy *p);
-struct proxy_stats *proxy_stats_mut(struct proxy *p);
-txn_send_fn proxy_sender(const struct proxy *p);
 
 #endif

@@ -28,12 +28,14 @@ static void hash_hex(struct slice s, char out[16])
 static int send_bytes(struct proxy *p, const struct sip_flow *dst,
 		      struct slice bytes)
 {
-	return proxy_sender(p)(dst, bytes.p, bytes.len, NULL, NULL);
+	txn_send_fn send = p->deps.send ? p->deps.send : tp_send;
+
+	return send(dst, bytes.p, bytes.len, NULL, NULL);
 }
 
 bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 {
-	const struct config *cfg = proxy_config(p);
+	const struct config *cfg = p->cfg;
 	struct sip_msg *m = &im->msg;
 	const struct sip_nameaddr *next, *self;
 	const struct sip_uri *ruri, *hop;
@@ -42,7 +44,6 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 	char via[PROXY_VIA_MAX], num[BUF_UINT_MAX];
 	struct sip_patchset ps;
 	struct sip_flow dst;
-	struct buf out;
 	struct arena a;
 	bool had_self;
 	uint32_t mf;
@@ -65,7 +66,7 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 	} else if (resolve_numeric(hop, &to) != 0 ||
 		   !(dst.listener = proxy_out_listener(&to, NULL))) {
 		/* an ACK waits for no DNS: numeric next hops only */
-		proxy_stats_mut(p)->dns_failures++;
+		p->stats.dns_failures++;
 		arena_close(&a);
 		return false;
 	} else {
@@ -95,16 +96,16 @@ bool proxy_stateless_ack(struct proxy *p, struct sip_inmsg *im)
 			    &ps, sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS),
 			    slice_make(num, buf_fmt_uint(num, mf - 1)));
 	}
-	buf_init(&out, PROXY_OUT_MAX);
+	/* the proxy's print buffer, reused: no allocation per message */
+	buf_reset(&p->out);
 	if (!err)
-		err = sip_msg_print(&ps, &out);
+		err = sip_msg_print(&ps, &p->out);
 	if (!err)
-		err = send_bytes(p, &dst, buf_slice(&out));
+		err = send_bytes(p, &dst, buf_slice(&p->out));
 	if (!err)
-		proxy_stats_mut(p)->stateless_acks++;
+		p->stats.stateless_acks++;
 	else
-		proxy_stats_mut(p)->dropped++;
-	buf_close(&out);
+		p->stats.dropped++;
 	arena_close(&a);
 	return true;
 }
@@ -148,30 +149,28 @@ bool proxy_stateless_response(struct proxy *p, struct sip_inmsg *im)
 	char first[ARENA_FIRST];
 	struct sip_patchset ps;
 	struct sip_flow dst;
-	struct buf out;
 	struct arena a;
 	int err;
 
 	/* ours on top, and someone to send it to below */
-	if (!m->via || !m->via->next ||
-	    !proxy_via_is_self(proxy_config(p), m->via) ||
+	if (!m->via || !m->via->next || !proxy_via_is_self(p->cfg, m->via) ||
 	    !via_dest(m->via->next, &dst)) {
-		proxy_stats_mut(p)->dropped++;
+		p->stats.dropped++;
 		return false;
 	}
 	arena_init(&a, first, sizeof(first), 0);
 	sip_patchset_init(&ps, m, &a, NULL);
-	buf_init(&out, PROXY_OUT_MAX);
+	/* the proxy's print buffer, reused: no allocation per message */
+	buf_reset(&p->out);
 	err = sip_patch_via_remove_top(&ps);
 	if (!err)
-		err = sip_msg_print(&ps, &out);
+		err = sip_msg_print(&ps, &p->out);
 	if (!err)
-		err = send_bytes(p, &dst, buf_slice(&out));
+		err = send_bytes(p, &dst, buf_slice(&p->out));
 	if (!err)
-		proxy_stats_mut(p)->stateless_responses++;
+		p->stats.stateless_responses++;
 	else
-		proxy_stats_mut(p)->dropped++;
-	buf_close(&out);
+		p->stats.dropped++;
 	arena_close(&a);
 	return true;
 }

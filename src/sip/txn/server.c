@@ -306,6 +306,20 @@ static void release(struct txn *t)
 }
 
 /*
+ * A server transaction takes a response of class cls: any before its
+ * final, and while Accepted a 2xx again (RFC 6026 7.1: the TU's 2xx
+ * retransmissions and a proxy's forked 2xx pass through).
+ */
+static bool may_answer(const struct txn *t, unsigned cls)
+{
+	if (!t->is_server || cls == 0)
+		return false;
+	return t->state == TXN_STATE_TRYING ||
+	       t->state == TXN_STATE_PROCEEDING ||
+	       (t->state == TXN_STATE_ACCEPTED && cls == 2);
+}
+
+/*
  * Keep a copy of response bytes (for retransmissions), send them, and move
  * the state machine; a final that makes t Completed lets the request go.
  */
@@ -337,20 +351,8 @@ int txn_reply(struct txn *t, const struct sip_reply_opts *o)
 	struct buf *b;
 	int err;
 
-	if (!t->is_server || cls == 0)
+	if (!may_answer(t, cls))
 		return -EINVAL;
-	switch (t->state) {
-	case TXN_STATE_TRYING:
-	case TXN_STATE_PROCEEDING:
-		break;
-	case TXN_STATE_ACCEPTED:
-		/* RFC 6026 7.1: the TU's 2xx retransmissions pass through */
-		if (cls == 2)
-			break;
-		return -EINVAL;
-	default:
-		return -EINVAL;
-	}
 	ro.via_params = t->via_params;
 	/* RFC 3261 8.2.6.2: a To tag on everything but 100 Trying */
 	ro.to_tag = o->status > 100 ? reply_tag(t, o->to_tag) : none;
@@ -370,20 +372,8 @@ int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
 {
 	unsigned cls = txn_status_class(status);
 
-	if (!t->is_server || cls == 0 || status == 100 || !bytes.len)
+	if (status == 100 || !bytes.len || !may_answer(t, cls))
 		return -EINVAL;
-	switch (t->state) {
-	case TXN_STATE_TRYING:
-	case TXN_STATE_PROCEEDING:
-		break;
-	case TXN_STATE_ACCEPTED:
-		/* RFC 6026 7.1: 2xx retransmissions and forked 2xx pass */
-		if (cls == 2)
-			break;
-		return -EINVAL;
-	default:
-		return -EINVAL;
-	}
 	if (to_tag.len && t->req)
 		(void)reply_tag(t, to_tag);
 	return keep_and_send(t, status, bytes);
