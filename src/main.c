@@ -39,6 +39,7 @@ static const char usage_main[] =
 static const char usage_serve[] =
     "usage: switchboard serve [--config FILE] [--listen PROTO:HOST:PORT]...\n"
     "                         [--data-dir DIR] [--log-level LEVEL]\n"
+    "                         [--call-mode MODE]\n"
     "\n"
     "Run the SIP server in the foreground, logging to stderr, until\n"
     "SIGTERM or SIGINT.\n"
@@ -50,6 +51,9 @@ static const char usage_serve[] =
     "                          config's listen list\n"
     "  -d, --data-dir DIR      data directory (created if missing)\n"
     "  -L, --log-level LEVEL   error, warn, info or debug\n"
+    "  -m, --call-mode MODE    proxy or b2bua: how calls are handled;\n"
+    "                          replaces the config's call_mode (routes\n"
+    "                          without a mode follow it)\n"
     "  -h, --help              show this help\n";
 
 static const char usage_check[] =
@@ -160,6 +164,7 @@ static int cmd_serve(int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"call-mode", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -171,7 +176,7 @@ static int cmd_serve(int argc, char **argv)
 	char v[256];
 	int opt, rc;
 
-	while ((opt = next_opt(argc, argv, "c:l:d:L:h", longs)) != -1) {
+	while ((opt = next_opt(argc, argv, "c:l:d:L:m:h", longs)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -189,6 +194,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'L':
 			ov.log_level = optarg;
+			break;
+		case 'm':
+			ov.call_mode = optarg;
 			break;
 		case 'h':
 			printf(usage_serve, default_config());
@@ -211,8 +219,9 @@ static int cmd_serve(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	log_setup(config_log_level(cfg), config_log_format(cfg));
-	log_info("starting", "version=%s config=%s pid=%d", SB_VERSION,
-		 log_esc(slice_cstr(path), v, sizeof(v)), (int)getpid());
+	log_info("starting", "version=%s config=%s pid=%d call_mode=%s",
+		 SB_VERSION, log_esc(slice_cstr(path), v, sizeof(v)),
+		 (int)getpid(), config_call_mode_name(config_call_mode(cfg)));
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve_run(cfg);
 	cfg = config_unref(cfg);

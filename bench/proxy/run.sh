@@ -45,6 +45,7 @@
 #   WORKERS=2  KAM_CHILDREN=2  KAM_SHM=2048  KAM_PKG=16
 #   SB_RECEIVE=   switchboard `receive:` (reader, reuseport, single); empty = default
 #   SB_PAUSE_US=  switchboard `receive_pause_us:` (UDP reader pause); empty = default
+#   SB_CALL_MODE= switchboard `call_mode:` (proxy, b2bua); empty = default (proxy)
 #   SMOKE_CALLS=10                          0 = no smoke test
 #   BASELINE=1  BASELINE_RATES="1000 2000 3000"   null run (no proxy) for added latency
 #   TRACE_RTT=1   sipp UAC -trace_rtt (every response time, 4 ms granularity)
@@ -77,6 +78,7 @@ SIPP_CPUS=${SIPP_CPUS:-1}
 WORKERS=${WORKERS:-2}
 SB_RECEIVE=${SB_RECEIVE:-}
 SB_PAUSE_US=${SB_PAUSE_US:-}
+SB_CALL_MODE=${SB_CALL_MODE:-}
 KAM_CHILDREN=${KAM_CHILDREN:-2}
 KAM_SHM=${KAM_SHM:-2048}
 KAM_PKG=${KAM_PKG:-16}
@@ -219,6 +221,7 @@ start_switchboard() {  # mode dir
     sed "s/^workers:.*/workers: $WORKERS/" "$HERE/switchboard.yaml" > "$dir/switchboard.yaml"
     [ -n "$SB_RECEIVE" ] && echo "receive: $SB_RECEIVE" >> "$dir/switchboard.yaml"
     [ -n "$SB_PAUSE_US" ] && echo "receive_pause_us: $SB_PAUSE_US" >> "$dir/switchboard.yaml"
+    [ -n "$SB_CALL_MODE" ] && echo "call_mode: $SB_CALL_MODE" >> "$dir/switchboard.yaml"
     "$SB_BIN" check-config --config "$dir/switchboard.yaml" > "$dir/check-config.txt" 2>&1 ||
         { cat "$dir/check-config.txt" >&2; die "switchboard config refused"; }
     "$SB_BIN" user add --config "$dir/switchboard.yaml" --data-dir "$SB_DATA" \

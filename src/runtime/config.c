@@ -65,6 +65,7 @@ static void config_free(struct config *c)
 		sb_free(c->ov.listen[i]);
 	sb_free(c->ov.data_dir);
 	sb_free(c->ov.log_level);
+	sb_free(c->ov.call_mode);
 	sb_free(c->control_socket);
 	sb_free(c->path);
 	sb_free(c->data_dir);
@@ -72,6 +73,7 @@ static void config_free(struct config *c)
 	config_stream_free(c);
 	config_services_free(c);
 	config_routing_free(c);
+	config_b2bua_free(c);
 	sb_free(c);
 	sb_live_dec(SB_LIVE_CONFIG);
 }
@@ -98,6 +100,7 @@ static int config_new(const char *name, struct config **out)
 	config_stream_defaults(c);
 	config_services_defaults(c);
 	config_routing_defaults(c);
+	config_b2bua_defaults(c);
 	c->path = sb_strndup(name, strlen(name));
 	c->data_dir = sb_strndup(dir, sizeof(dir) - 1);
 	c->user_agent = sb_strndup(ua, sizeof(ua) - 1);
@@ -380,6 +383,9 @@ static int load_document(struct loader *ld, yaml_node_t *root)
 	    {"store", config_on_store},
 	    {"proxy", config_on_proxy},
 	    {"dns", config_on_dns},
+	    {"call_mode", config_on_call_mode},
+	    {"b2bua", config_on_b2bua},
+	    {"routes", config_on_routes},
 	};
 	if (!root)
 		return 0; /* an empty file: all defaults */
@@ -458,6 +464,10 @@ static int apply_overrides(struct loader *ld, const struct config_overrides *ov)
 	    log_level_parse(slice_cstr(ov->log_level), &c->log_level) != 0)
 		return config_fail(ld, NULL, "--log-level",
 				   "must be one of error, warn, info, debug");
+	if (ov->call_mode && config_call_mode_parse(slice_cstr(ov->call_mode),
+						    &c->call_mode) != 0)
+		return config_fail(ld, NULL, "--call-mode",
+				   "must be proxy or b2bua");
 	return 0;
 }
 
@@ -476,6 +486,9 @@ static int save_overrides(struct config *c, const struct config_overrides *ov)
 		return -ENOMEM;
 	if (ov->log_level && !(c->ov.log_level = sb_strndup(
 				   ov->log_level, strlen(ov->log_level))))
+		return -ENOMEM;
+	if (ov->call_mode && !(c->ov.call_mode = sb_strndup(
+				   ov->call_mode, strlen(ov->call_mode))))
 		return -ENOMEM;
 	return 0;
 }
@@ -516,6 +529,8 @@ static int finish(struct loader *ld, const struct config_overrides *ov)
 	rc = config_stream_finish(ld);
 	if (rc == 0)
 		rc = config_services_finish(ld);
+	if (rc == 0)
+		rc = config_b2bua_finish(ld);
 	if (rc != 0)
 		return rc;
 	return ov ? save_overrides(c, ov) : 0;
@@ -608,6 +623,7 @@ int config_reload(const struct config *old, struct config **out,
 	    .listen_count = old->ov.listen_count,
 	    .data_dir = old->ov.data_dir,
 	    .log_level = old->ov.log_level,
+	    .call_mode = old->ov.call_mode,
 	};
 
 	for (size_t i = 0; i < old->ov.listen_count; i++)

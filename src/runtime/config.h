@@ -180,6 +180,7 @@ struct config_overrides {
 	size_t listen_count;
 	const char *data_dir;
 	const char *log_level; /* error|warn|info|debug */
+	const char *call_mode; /* proxy|b2bua: replaces `call_mode` */
 };
 
 struct config; /* opaque, immutable once loaded */
@@ -258,6 +259,102 @@ const struct config_bans *config_bans(const struct config *c);
 const struct config_store *config_store(const struct config *c);
 const struct config_proxy *config_proxy(const struct config *c);
 const struct config_dns *config_dns(const struct config *c);
+
+/* How a call (a dialog-creating INVITE) is handled. */
+enum config_call_mode {
+	CONFIG_CALL_PROXY, /* the stateful proxy forwards it */
+	CONFIG_CALL_B2BUA  /* the B2BUA terminates it and makes a B-leg */
+};
+
+/* What the B2BUA does with a REFER from either party. */
+enum config_refer {
+	CONFIG_REFER_HANDLE, /* transfer done by the B2BUA (RFC 3515) */
+	CONFIG_REFER_PASS,   /* relayed to the other party like INFO */
+	CONFIG_REFER_REJECT  /* 603 */
+};
+
+/* RFC 3323 privacy handling on calls leaving through a route. */
+enum config_privacy {
+	CONFIG_PRIVACY_HONOR, /* Privacy: id/user -> anonymous From, PAI kept
+				 only toward trusted peers (none yet) */
+	CONFIG_PRIVACY_IGNORE /* headers copied as the whitelist says */
+};
+
+enum {
+	CONFIG_HDR_LIST_MAX = 64,  /* names in a header list */
+	CONFIG_HDR_RULES_MAX = 32, /* add/replace lines of one route */
+	CONFIG_ROUTES_MAX = 256
+};
+
+/*
+ * Header rules applied to the B-leg INVITE (and its in-dialog requests'
+ * headers copied across) of calls through a route. Names are header names
+ * as written (compared case-insensitively, compact forms understood);
+ * lines are whole "Name: value" texts without CRLF.
+ */
+struct config_hdr_rules {
+	const char *remove[CONFIG_HDR_LIST_MAX]; /* never copied */
+	size_t nremove;
+	const char *add[CONFIG_HDR_RULES_MAX]; /* appended */
+	size_t nadd;
+	const char *replace[CONFIG_HDR_RULES_MAX]; /* the copied one (if
+						      any) replaced */
+	size_t nreplace;
+	/* Identity rewriting; NULL = keep. */
+	const char *from_user, *from_display;
+	const char *to_user, *to_display;
+	const char *pai_user, *pai_display; /* P-Asserted-Identity, added
+					       when absent */
+	enum config_privacy privacy;
+};
+
+/*
+ * One `routes` entry: which calls it takes and how. Matching is on the
+ * Request-URI of a new INVITE: all given conditions must hold; the first
+ * matching route wins; none: `call_mode` and no rules.
+ */
+struct config_route {
+	const char *name;	 /* for logs and CDRs */
+	const char *user_prefix; /* NULL = any user */
+	const char *domain;	 /* lower case; NULL = any */
+	enum config_call_mode mode;
+	struct config_hdr_rules rules;
+};
+
+/* The `b2bua` section. */
+struct config_b2bua {
+	/* Headers copied from one leg's request to the other's, besides the
+	 * ones the B2BUA writes itself (default: Subject, Alert-Info,
+	 * Call-Info, Priority, Organization, Accept-Language,
+	 * P-Asserted-Identity, P-Preferred-Identity, Privacy, Diversion,
+	 * Remote-Party-ID, Reason). */
+	const char *copy_headers[CONFIG_HDR_LIST_MAX];
+	size_t ncopy_headers;
+	bool is_user_agent_hidden;    /* hide_user_agent: no User-Agent /
+					 Server copied across (default true);
+					 ours is sent instead */
+	uint32_t session_expires_s;   /* RFC 4028 on each leg; 0 = off
+					 (default 1800) */
+	uint32_t min_se_s;	      /* Min-SE we accept (default 90) */
+	uint32_t max_duration_s;      /* 0 = no limit (default 0) */
+	uint32_t ring_timeout_s;      /* B-leg unanswered: CANCEL, 408
+					 (default: proxy.ring_timeout_s) */
+	enum config_refer refer;      /* default handle */
+	bool is_cdr_sqlite;	      /* cdr.sqlite (default true) */
+	const char *cdr_csv;	      /* cdr.csv: a file path; NULL = off */
+};
+
+enum config_call_mode config_call_mode(const struct config *c);
+const struct config_b2bua *config_b2bua(const struct config *c);
+/* The first route matching a Request-URI (user may be empty, domain
+ * as received), or NULL. */
+const struct config_route *config_route_match(const struct config *c,
+					      struct slice user,
+					      struct slice domain);
+size_t config_route_count(const struct config *c);
+const struct config_route *config_route_at(const struct config *c, size_t i);
+/* "proxy", "b2bua". */
+const char *config_call_mode_name(enum config_call_mode m);
 
 /* "none", "options", "crlf". */
 const char *config_keepalive_name(enum config_keepalive k);

@@ -19,6 +19,7 @@ struct saved_overrides {
 	size_t listen_count;
 	char *data_dir;
 	char *log_level;
+	char *call_mode;
 };
 
 /* The snapshot (config.h). Immutable once config_load returned it. */
@@ -52,6 +53,12 @@ struct config {
 	struct config_store store;
 	struct config_proxy proxy; /* outbound_proxy owned */
 	struct config_dns dns;	   /* servers owned */
+	enum config_call_mode call_mode;
+	struct config_b2bua b2bua;   /* cdr_csv owned; copy_headers too when
+					is_copy_headers_owned */
+	bool is_copy_headers_owned;  /* false: the built-in default list */
+	struct config_route *routes; /* owned, with every string in them */
+	size_t nroutes;
 	struct saved_overrides ov;
 };
 
@@ -75,6 +82,15 @@ struct loader {
 	bool has_entry_proto;
 	yaml_mark_t registrar_mark; /* the `registrar` section, if given */
 	bool has_registrar;
+	yaml_mark_t session_expires_mark; /* b2bua.session_expires_s */
+	bool has_session_expires;
+	yaml_mark_t min_se_mark; /* b2bua.min_se_s */
+	bool has_min_se;
+	yaml_mark_t copy_headers_mark; /* b2bua.copy_headers */
+	bool has_copy_headers;
+	bool has_b2bua_ring;	    /* b2bua.ring_timeout_s given */
+	struct config_route *route; /* the routes entry being read */
+	bool route_has_mode[CONFIG_ROUTES_MAX]; /* `mode` given per route */
 };
 
 /* A key of a mapping and what its value does to the snapshot. */
@@ -152,5 +168,22 @@ int config_on_proxy(struct loader *ld, const char *key, yaml_node_t *k,
 int config_on_dns(struct loader *ld, const char *key, yaml_node_t *k,
 		  yaml_node_t *v);
 void config_routing_free(struct config *c);
+
+/* config_b2bua.c: `call_mode`, the `b2bua` section and `routes` */
+
+void config_b2bua_defaults(struct config *c);
+int config_on_call_mode(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v);
+int config_on_b2bua(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v);
+int config_on_routes(struct loader *ld, const char *key, yaml_node_t *k,
+		     yaml_node_t *v);
+/* "proxy" or "b2bua" to a mode. Returns 0 or -EINVAL. */
+int config_call_mode_parse(struct slice s, enum config_call_mode *out);
+/* Checks across keys and defaults taken from other keys, once the
+ * command-line overrides are applied: routes without `mode` take
+ * call_mode, b2bua.ring_timeout_s defaults to proxy.ring_timeout_s. */
+int config_b2bua_finish(struct loader *ld);
+void config_b2bua_free(struct config *c);
 
 #endif

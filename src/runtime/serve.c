@@ -211,6 +211,10 @@ static void on_worker_stop(void *ctx, struct worker *w)
 		wc->dispatch_final = *dispatch_stats(wc->dispatch);
 	if (wc->proxy)
 		wc->proxy_final = *proxy_stats(wc->proxy);
+	if (wc->b2bua)
+		wc->b2bua_final = *b2bua_stats(wc->b2bua);
+	/* Before the layer: its calls let go of their transactions. */
+	wc->b2bua = b2bua_free(wc->b2bua);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);
 	wc->proxy = proxy_free(wc->proxy);
@@ -260,6 +264,8 @@ static void job_swap(void *arg)
 		dispatch_set_config(wc->dispatch, wc->cfg);
 	if (wc->proxy)
 		proxy_set_config(wc->proxy, wc->cfg);
+	if (wc->b2bua)
+		b2bua_set_config(wc->b2bua, wc->cfg);
 	sb_free(s);
 }
 
@@ -290,8 +296,20 @@ static int proxy_open(struct wctx *wc)
 	}
 	pd.resolver = wc->resolver;
 	rc = proxy_new(&pd, wc->cfg, &wc->proxy);
+	if (rc != 0)
+		return rc;
+	dispatch_set_proxy(wc->dispatch, wc->proxy);
+	struct b2bua_deps bd = {
+	    .location = pd.location,
+	    .wheel = pd.wheel,
+	    .resolver = wc->resolver,
+	    .store = wc->srv->store,
+	    .worker = worker_id(wc->w),
+	    .nworkers = wc->srv->nworkers,
+	};
+	rc = b2bua_new(&bd, wc->cfg, &wc->b2bua);
 	if (rc == 0)
-		dispatch_set_proxy(wc->dispatch, wc->proxy);
+		dispatch_set_b2bua(wc->dispatch, wc->b2bua);
 	return rc;
 }
 
@@ -334,8 +352,10 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 	to.user = dispatch_txn_user(wc->dispatch);
 	to.wheel = worker_wheel(wc->w);
 	rc = txn_layer_new(&to, &wc->tl);
-	if (rc == 0)
+	if (rc == 0) {
 		proxy_set_layer(wc->proxy, wc->tl);
+		b2bua_set_layer(wc->b2bua, wc->tl);
+	}
 	return rc;
 }
 
@@ -343,6 +363,7 @@ static int wctx_init(struct serve *srv, struct wctx *wc, unsigned id)
 static void wctx_close(struct wctx *wc)
 {
 	wc->resolver = resolver_free(wc->resolver);
+	wc->b2bua = b2bua_free(wc->b2bua);
 	wc->w = worker_free(wc->w);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);

@@ -19,6 +19,7 @@ struct wsnap {
 	struct wctx_stats pipe;
 	struct dispatch_stats dispatch;
 	struct proxy_stats proxy;
+	struct b2bua_stats b2bua;
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	bool is_done;		    /* the worker answered */
@@ -76,6 +77,7 @@ static void job_snap(void *arg)
 	s->dispatch =
 	    wc->dispatch ? *dispatch_stats(wc->dispatch) : wc->dispatch_final;
 	s->proxy = wc->proxy ? *proxy_stats(wc->proxy) : wc->proxy_final;
+	s->b2bua = wc->b2bua ? *b2bua_stats(wc->b2bua) : wc->b2bua_final;
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
@@ -257,6 +259,32 @@ static json_t *proxy_json(const struct stats_job *job, unsigned n)
 	return o;
 }
 
+/* The B2BUA's counters summed over workers. */
+static json_t *b2bua_json(const struct stats_job *job, unsigned n)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} f[] = {
+#define F(x) {#x, offsetof(struct b2bua_stats, x)}
+	    F(calls), F(answered),     F(failed), F(b_legs), F(relayed),
+	    F(glare), F(ack_timeouts), F(cdrs),	  F(alive),  F(legs_alive),
+#undef F
+	};
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		uint64_t sum = 0;
+		for (unsigned i = 0; i < n; i++)
+			sum += *(const uint64_t *)((const char *)&job->snaps[i]
+						       .b2bua +
+						   f[k].off);
+		json_object_set_new(o, f[k].name,
+				    json_integer((json_int_t)sum));
+	}
+	return o;
+}
+
 /* The reply to `stats`: counters summed over workers, then per worker. */
 static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 {
@@ -330,6 +358,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 				      (json_int_t)l.stray));
 	json_object_set_new(o, "udp", udp);
 	json_object_set_new(o, "proxy", proxy_json(job, srv->nworkers));
+	json_object_set_new(o, "b2bua", b2bua_json(job, srv->nworkers));
 	json_object_set_new(o, "stream", stream_json(srv, &conns, &p));
 	json_object_set_new(o, "per_worker", per);
 	json_object_set_new(o, "live", live_json());

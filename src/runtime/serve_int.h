@@ -14,6 +14,7 @@
 #include "runtime/worker.h"
 #include "services/dispatch/dispatch.h"
 #include "services/local/local.h"
+#include "services/b2bua/b2bua.h"
 #include "services/proxy/proxy.h"
 #include "sip/resolve/resolve.h"
 #include "sip/transport/stream.h"
@@ -45,6 +46,7 @@ struct wctx {
 	struct local *local;
 	struct dispatch *dispatch;   /* the layer's transaction user */
 	struct proxy *proxy;	     /* the dispatcher's proxy */
+	struct b2bua *b2bua;	     /* the dispatcher's B2BUA */
 	struct resolver *resolver;   /* the proxy's DNS, on this loop */
 	struct tp_conn_table *table; /* stream connections; made on the
 					worker, freed after it (main) */
@@ -57,6 +59,7 @@ struct wctx {
 	struct local_stats local_final; /* the service's, kept at its end */
 	struct dispatch_stats dispatch_final; /* the dispatcher's, likewise */
 	struct proxy_stats proxy_final;	      /* the proxy's, likewise */
+	struct b2bua_stats b2bua_final;	      /* the B2BUA's, likewise */
 	bool is_draining;
 	_Atomic uint32_t pending_pub; /* local_pending, published */
 	_Atomic bool has_seen_drain;  /* the drain reached this worker */

@@ -195,6 +195,8 @@ int serve_services_open(struct serve *srv)
 	    .flush_ms = config_store(srv->cfg)->flush_ms,
 	    .on_users_changed = on_users_changed,
 	    .ctx = srv,
+	    .cdr_csv = config_b2bua(srv->cfg)->cdr_csv,
+	    .is_cdr_db_off = !config_b2bua(srv->cfg)->is_cdr_sqlite,
 	};
 	int rc;
 

@@ -48,6 +48,32 @@ static const char *const migrations[] = {
     " PRIMARY KEY (aor, contact)"
     ") WITHOUT ROWID;"
     "CREATE INDEX bindings_expires ON bindings (expires_at);",
+    /* v2: call detail records, written by the B2BUA, never updated. */
+    "CREATE TABLE cdrs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " call_id TEXT NOT NULL,"
+    " b_call_id TEXT NOT NULL,"
+    " caller TEXT NOT NULL,"
+    " callee TEXT NOT NULL,"
+    " b_target TEXT NOT NULL,"
+    " route TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " start_ms INTEGER NOT NULL,"
+    " ring_ms INTEGER NOT NULL,"
+    " answer_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL,"
+    " duration_s INTEGER NOT NULL,"
+    " billsec INTEGER NOT NULL,"
+    " disposition TEXT NOT NULL,"
+    " cause TEXT NOT NULL,"
+    " a_status INTEGER NOT NULL,"
+    " b_status INTEGER NOT NULL,"
+    " a_reason TEXT NOT NULL,"
+    " b_reason TEXT NOT NULL,"
+    " hangup_by TEXT NOT NULL,"
+    " transfers INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX cdrs_start ON cdrs (start_ms);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -259,8 +285,7 @@ int store_db_step_done(sqlite3 *db, sqlite3_stmt *st)
 						     : store_db_errno(db, rc);
 }
 
-/* Copy text column i into dst[cap]; NULL reads as "". */
-static int col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+int store_db_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	size_t n = (size_t)sqlite3_column_bytes(st, i);
@@ -278,7 +303,7 @@ static int col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 	return 0;
 }
 
-static int col_u32(sqlite3_stmt *st, int i, uint32_t max, uint32_t *out)
+int store_db_col_u32(sqlite3_stmt *st, int i, uint32_t max, uint32_t *out)
 {
 	sqlite3_int64 v = sqlite3_column_int64(st, i);
 
@@ -288,8 +313,7 @@ static int col_u32(sqlite3_stmt *st, int i, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* Bind a fixed-size text field, never reading past its end. */
-static int bind_text(sqlite3_stmt *st, int i, const char *s, size_t cap)
+int store_db_bind_text(sqlite3_stmt *st, int i, const char *s, size_t cap)
 {
 	return sqlite3_bind_text(st, i, s, (int)strnlen(s, cap), SQLITE_STATIC);
 }
@@ -298,13 +322,13 @@ int store_user_from_row(sqlite3_stmt *st, struct store_user *u)
 {
 	int rc = 0;
 
-	rc |= col_text(st, 0, u->user, sizeof(u->user));
-	rc |= col_text(st, 1, u->domain, sizeof(u->domain));
-	rc |= col_text(st, 2, u->ha1_md5, sizeof(u->ha1_md5));
-	rc |= col_text(st, 3, u->ha1_sha256, sizeof(u->ha1_sha256));
-	rc |= col_text(st, 4, u->display, sizeof(u->display));
-	rc |= col_text(st, 5, u->caller_id, sizeof(u->caller_id));
-	rc |= col_u32(st, 6, UINT32_MAX, &u->max_bindings);
+	rc |= store_db_col_text(st, 0, u->user, sizeof(u->user));
+	rc |= store_db_col_text(st, 1, u->domain, sizeof(u->domain));
+	rc |= store_db_col_text(st, 2, u->ha1_md5, sizeof(u->ha1_md5));
+	rc |= store_db_col_text(st, 3, u->ha1_sha256, sizeof(u->ha1_sha256));
+	rc |= store_db_col_text(st, 4, u->display, sizeof(u->display));
+	rc |= store_db_col_text(st, 5, u->caller_id, sizeof(u->caller_id));
+	rc |= store_db_col_u32(st, 6, UINT32_MAX, &u->max_bindings);
 	return rc ? -E2BIG : 0;
 }
 
@@ -312,12 +336,12 @@ int store_user_bind(sqlite3_stmt *st, const struct store_user *u)
 {
 	int rc = 0;
 
-	rc |= bind_text(st, 1, u->user, sizeof(u->user));
-	rc |= bind_text(st, 2, u->domain, sizeof(u->domain));
-	rc |= bind_text(st, 3, u->ha1_md5, sizeof(u->ha1_md5));
-	rc |= bind_text(st, 4, u->ha1_sha256, sizeof(u->ha1_sha256));
-	rc |= bind_text(st, 5, u->display, sizeof(u->display));
-	rc |= bind_text(st, 6, u->caller_id, sizeof(u->caller_id));
+	rc |= store_db_bind_text(st, 1, u->user, sizeof(u->user));
+	rc |= store_db_bind_text(st, 2, u->domain, sizeof(u->domain));
+	rc |= store_db_bind_text(st, 3, u->ha1_md5, sizeof(u->ha1_md5));
+	rc |= store_db_bind_text(st, 4, u->ha1_sha256, sizeof(u->ha1_sha256));
+	rc |= store_db_bind_text(st, 5, u->display, sizeof(u->display));
+	rc |= store_db_bind_text(st, 6, u->caller_id, sizeof(u->caller_id));
 	rc |= sqlite3_bind_int64(st, 7, u->max_bindings);
 	return rc == SQLITE_OK ? 0 : -ENOMEM;
 }
@@ -327,20 +351,20 @@ int store_binding_from_row(sqlite3_stmt *st, struct store_binding *b)
 	uint32_t q = 0;
 	int rc = 0;
 
-	rc |= col_text(st, 0, b->aor, sizeof(b->aor));
-	rc |= col_text(st, 1, b->contact, sizeof(b->contact));
-	rc |= col_text(st, 2, b->path, sizeof(b->path));
-	rc |= col_text(st, 3, b->call_id, sizeof(b->call_id));
-	rc |= col_u32(st, 4, UINT32_MAX, &b->cseq);
-	rc |= col_u32(st, 5, UINT16_MAX, &q);
+	rc |= store_db_col_text(st, 0, b->aor, sizeof(b->aor));
+	rc |= store_db_col_text(st, 1, b->contact, sizeof(b->contact));
+	rc |= store_db_col_text(st, 2, b->path, sizeof(b->path));
+	rc |= store_db_col_text(st, 3, b->call_id, sizeof(b->call_id));
+	rc |= store_db_col_u32(st, 4, UINT32_MAX, &b->cseq);
+	rc |= store_db_col_u32(st, 5, UINT16_MAX, &q);
 	b->q_milli = (uint16_t)q;
 	b->expires_at = sqlite3_column_int64(st, 6);
-	rc |= col_text(st, 7, b->transport, sizeof(b->transport));
-	rc |= col_text(st, 8, b->source, sizeof(b->source));
-	rc |= col_text(st, 9, b->local, sizeof(b->local));
-	rc |= col_text(st, 10, b->user_agent, sizeof(b->user_agent));
-	rc |= col_text(st, 11, b->instance, sizeof(b->instance));
-	rc |= col_u32(st, 12, UINT32_MAX, &b->reg_id);
+	rc |= store_db_col_text(st, 7, b->transport, sizeof(b->transport));
+	rc |= store_db_col_text(st, 8, b->source, sizeof(b->source));
+	rc |= store_db_col_text(st, 9, b->local, sizeof(b->local));
+	rc |= store_db_col_text(st, 10, b->user_agent, sizeof(b->user_agent));
+	rc |= store_db_col_text(st, 11, b->instance, sizeof(b->instance));
+	rc |= store_db_col_u32(st, 12, UINT32_MAX, &b->reg_id);
 	return rc ? -E2BIG : 0;
 }
 
@@ -348,18 +372,18 @@ int store_binding_bind(sqlite3_stmt *st, const struct store_binding *b)
 {
 	int rc = 0;
 
-	rc |= bind_text(st, 1, b->aor, sizeof(b->aor));
-	rc |= bind_text(st, 2, b->contact, sizeof(b->contact));
-	rc |= bind_text(st, 3, b->path, sizeof(b->path));
-	rc |= bind_text(st, 4, b->call_id, sizeof(b->call_id));
+	rc |= store_db_bind_text(st, 1, b->aor, sizeof(b->aor));
+	rc |= store_db_bind_text(st, 2, b->contact, sizeof(b->contact));
+	rc |= store_db_bind_text(st, 3, b->path, sizeof(b->path));
+	rc |= store_db_bind_text(st, 4, b->call_id, sizeof(b->call_id));
 	rc |= sqlite3_bind_int64(st, 5, b->cseq);
 	rc |= sqlite3_bind_int64(st, 6, b->q_milli);
 	rc |= sqlite3_bind_int64(st, 7, b->expires_at);
-	rc |= bind_text(st, 8, b->transport, sizeof(b->transport));
-	rc |= bind_text(st, 9, b->source, sizeof(b->source));
-	rc |= bind_text(st, 10, b->local, sizeof(b->local));
-	rc |= bind_text(st, 11, b->user_agent, sizeof(b->user_agent));
-	rc |= bind_text(st, 12, b->instance, sizeof(b->instance));
+	rc |= store_db_bind_text(st, 8, b->transport, sizeof(b->transport));
+	rc |= store_db_bind_text(st, 9, b->source, sizeof(b->source));
+	rc |= store_db_bind_text(st, 10, b->local, sizeof(b->local));
+	rc |= store_db_bind_text(st, 11, b->user_agent, sizeof(b->user_agent));
+	rc |= store_db_bind_text(st, 12, b->instance, sizeof(b->instance));
 	rc |= sqlite3_bind_int64(st, 13, b->reg_id);
 	return rc == SQLITE_OK ? 0 : -ENOMEM;
 }

@@ -67,6 +67,11 @@ struct store_opts {
 	uint32_t queue_max;   /* requests waiting for the thread, default
 				 65536; beyond it calls fail -ENOBUFS */
 	store_post_fn post;   /* NULL: callbacks run on the store thread */
+	const char *cdr_csv;  /* CDRs also appended here as CSV lines (the
+				 header first when the file is empty);
+				 NULL = none. Opened by
+				 store_open, not kept. */
+	bool is_cdr_db_off;   /* CDRs not inserted in the database */
 	/* Users changed outside (CLI): called on the store thread. */
 	void (*on_users_changed)(void *ctx);
 	void *ctx;
@@ -123,10 +128,68 @@ int store_bindings_load(struct store *s, int64_t now, void *target,
 int store_binding_put(struct store *s, const struct store_binding *b);
 int store_binding_del(struct store *s, const char *aor, const char *contact);
 
+/*
+ * One call detail record: a B2BUA call with both legs. Times are unix
+ * milliseconds, 0 = never happened. Strings are NUL-terminated, truncated
+ * to their size by the writer of the record.
+ */
+struct store_cdr {
+	char call_id[STORE_TEXT_MAX + 1];   /* A-leg Call-ID */
+	char b_call_id[STORE_TEXT_MAX + 1]; /* B-leg Call-ID ("" none) */
+	char caller[STORE_TEXT_MAX + 1];    /* From URI of the A-leg */
+	char callee[STORE_TEXT_MAX + 1];    /* Request-URI of the A-leg */
+	char b_target[STORE_TEXT_MAX + 1];  /* B-leg Request-URI */
+	char route[STORE_TEXT_MAX + 1];	    /* route name, "" = default */
+	char source[64];		    /* caller's "ip:port" */
+	int64_t start_ms;		    /* INVITE received */
+	int64_t ring_ms;		    /* first 180/183 */
+	int64_t answer_ms;		    /* 2xx */
+	int64_t end_ms;			    /* terminated */
+	uint32_t duration_s;		    /* end - start, rounded down */
+	uint32_t billsec;		    /* end - answer, rounded up */
+	char disposition[16]; /* answered, busy, no-answer, rejected,
+				 cancelled, failed */
+	char cause[16];	      /* normal, busy, no-answer, rejected,
+				 cancelled, timeout, media-timeout, error */
+	uint16_t a_status;    /* final status sent on the A-leg */
+	uint16_t b_status;    /* final status received on the B-leg */
+	char a_reason[STORE_TEXT_MAX + 1]; /* Reason header / phrase */
+	char b_reason[STORE_TEXT_MAX + 1];
+	char hangup_by[8]; /* "caller", "callee", "system" */
+	uint32_t transfers; /* REFERs completed */
+};
+
+/*
+ * Write-behind of a CDR, from any thread: copied into the queue, inserted
+ * in the `cdrs` table with the next batch (flush_ms / batch_max as for
+ * bindings) and appended to opts.cdr_csv once committed. Returns 0,
+ * -ENOMEM, -ENOBUFS, -ESHUTDOWN.
+ */
+int store_cdr_put(struct store *s, const struct store_cdr *c);
+
+/*
+ * The newest CDRs, newest first, at most limit (read back for the admin
+ * API and tests). Same rules as the other reads.
+ */
+typedef void (*store_cdrs_cb)(void *arg, int err, const struct store_cdr *c,
+			      size_t n);
+int store_cdrs_load(struct store *s, uint32_t limit, void *target,
+		    store_cdrs_cb cb, void *arg);
+
+/*
+ * A CDR as one CSV line (RFC 4180 quoting, CRLF-free: "\n" ends it) into
+ * out (cap bytes with the NUL); the columns in struct order, times as unix
+ * milliseconds. Returns the length, or -E2BIG. Any thread.
+ */
+int store_cdr_csv(const struct store_cdr *c, char *out, size_t cap);
+/* The header line for store_cdr_csv's columns ("call_id,b_call_id,...\n"). */
+const char *store_cdr_csv_header(void);
+
 /* Counters since store_open(); any thread, relaxed reads. */
 struct store_stats {
 	uint64_t queued;	  /* requests waiting for the thread now */
 	uint64_t writes;	  /* binding writes committed */
+	uint64_t cdrs;		  /* CDRs committed */
 	uint64_t commits;	  /* write transactions committed */
 	uint64_t commit_errors;	  /* failed commits (retried) */
 	uint64_t reads;		  /* reads run */

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -13,7 +14,7 @@ enum {
 	STORE_BUSY_TIMEOUT_MS = 5000, /* wait for another writer */
 	STORE_DIR_MODE = 0750,	      /* a data directory we create */
 	STORE_FILE_MODE = 0600,	      /* the database holds HA1s */
-	STORE_SCHEMA_VERSION = 1,     /* PRAGMA user_version we migrate to */
+	STORE_SCHEMA_VERSION = 2,     /* PRAGMA user_version we migrate to */
 	STORE_ERR_MAX = STORE_PATH_MAX + 256 /* an admin error message */
 };
 
@@ -23,6 +24,11 @@ enum {
 #define STORE_BINDING_COLS                                                     \
 	"aor, contact, path, call_id, cseq, q_milli, expires_at, transport, "  \
 	"source, local, user_agent, instance, reg_id"
+/* Also the CSV header of store_cdr_csv, hence no spaces. */
+#define STORE_CDR_COLS                                                         \
+	"call_id,b_call_id,caller,callee,b_target,route,source,start_ms,"      \
+	"ring_ms,answer_ms,end_ms,duration_s,billsec,disposition,cause,"       \
+	"a_status,b_status,a_reason,b_reason,hangup_by,transfers"
 
 /* "<data_dir>/switchboard.db" into path; -ENAMETOOLONG, -EINVAL. */
 int store_db_path(const char *data_dir, char *path, size_t cap);
@@ -47,13 +53,26 @@ int store_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
 int store_db_step_done(sqlite3 *db, sqlite3_stmt *st);
 
 /*
- * Row helpers: read the columns of STORE_USER_COLS / STORE_BINDING_COLS
- * from the current row (-E2BIG when a text does not fit its field), or
- * bind them as parameters ?1... in that order.
+ * Column and parameter helpers for the row helpers. col_text copies text
+ * column i into dst[cap] (NULL reads as ""; -E2BIG when it does not fit,
+ * -EINVAL on an embedded NUL); col_u32 reads an integer in 0..max
+ * (-ERANGE); bind_text binds a fixed-size field of cap bytes, never
+ * reading past its end, and returns a SQLite result code.
+ */
+int store_db_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
+int store_db_col_u32(sqlite3_stmt *st, int i, uint32_t max, uint32_t *out);
+int store_db_bind_text(sqlite3_stmt *st, int i, const char *s, size_t cap);
+
+/*
+ * Row helpers: read the columns of STORE_USER_COLS, STORE_BINDING_COLS or
+ * STORE_CDR_COLS from the current row (-E2BIG when a text does not fit its
+ * field), or bind them as parameters ?1... in that order.
  */
 int store_user_from_row(sqlite3_stmt *st, struct store_user *u);
 int store_user_bind(sqlite3_stmt *st, const struct store_user *u);
 int store_binding_from_row(sqlite3_stmt *st, struct store_binding *b);
 int store_binding_bind(sqlite3_stmt *st, const struct store_binding *b);
+int store_cdr_from_row(sqlite3_stmt *st, struct store_cdr *c);
+int store_cdr_bind(sqlite3_stmt *st, const struct store_cdr *c);
 
 #endif

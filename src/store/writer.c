@@ -1,12 +1,15 @@
 /* The store thread: a bounded queue, write-behind, reads, change polling. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -25,7 +28,7 @@ enum {
 	STORE_LOG_VALUE = 512	 /* bytes of an escaped path in a log line */
 };
 
-enum job_kind { JOB_PUT, JOB_DEL, JOB_USERS, JOB_BINDINGS };
+enum job_kind { JOB_PUT, JOB_DEL, JOB_CDR, JOB_USERS, JOB_BINDINGS, JOB_CDRS };
 
 /* Statements prepared at open and reused by the thread. */
 enum stmt {
@@ -34,9 +37,11 @@ enum stmt {
 	ST_ROLLBACK,
 	ST_PUT,
 	ST_DEL,
+	ST_CDR_PUT,
 	ST_USERS,
 	ST_BINDINGS,
 	ST_EXPIRED,
+	ST_CDRS,
 	ST_DATA_VERSION,
 	ST__COUNT
 };
@@ -49,30 +54,39 @@ static const char *const stmt_sql[ST__COUNT] = {
 	       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
 	       "?13)",
     [ST_DEL] = "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2",
+    [ST_CDR_PUT] = "INSERT INTO cdrs (" STORE_CDR_COLS
+		   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [ST_USERS] = "SELECT " STORE_USER_COLS " FROM users ORDER BY domain, user",
     [ST_BINDINGS] = "SELECT " STORE_BINDING_COLS " FROM bindings WHERE "
 		    "expires_at > ?1 ORDER BY aor, contact",
     [ST_EXPIRED] = "DELETE FROM bindings WHERE expires_at <= ?1",
+    [ST_CDRS] = "SELECT " STORE_CDR_COLS " FROM cdrs "
+		"ORDER BY start_ms DESC, id DESC LIMIT ?1",
     [ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /*
- * One request from a caller. Writes wait in the pending map after the
- * thread took them, keyed by (aor, contact): a later write of the same key
- * replaces the earlier one, so only the final state is committed.
+ * One request from a caller. Writes of bindings wait in the pending map
+ * after the thread took them, keyed by (aor, contact): a later write of
+ * the same key replaces the earlier one, so only the final state is
+ * committed. CDRs are never merged: they wait in a list, in arrival order.
  */
 struct job {
-	struct job *next; /* queue order, then its pending bucket chain */
+	struct job *next; /* queue order, then its bucket chain or CDR list */
 	enum job_kind kind;
 	uint32_t hash; /* of (aor, contact): JOB_PUT and JOB_DEL */
 	union {
 		struct store_binding b; /* JOB_PUT; JOB_DEL uses aor, contact */
+		struct store_cdr c;	/* JOB_CDR */
 		struct {
 			void *target;		    /* passed to opts.post */
 			store_users_cb users;	    /* JOB_USERS */
 			store_bindings_cb bindings; /* JOB_BINDINGS */
+			store_cdrs_cb cdrs;	    /* JOB_CDRS */
 			void *arg;
-			int64_t now; /* unix seconds: JOB_BINDINGS */
+			int64_t now;	/* unix seconds: JOB_BINDINGS */
+			uint32_t limit; /* rows: JOB_CDRS */
 			int err;
 			void *rows; /* sb_malloc'd array, n elements */
 			size_t n;
@@ -82,6 +96,7 @@ struct job {
 
 struct store {
 	char path[STORE_PATH_MAX]; /* the database file, for logs */
+	int csv_fd;		   /* opts.cdr_csv, or -1 */
 	struct store_opts o;	   /* defaults applied; data_dir not kept */
 	sqlite3 *db;		   /* the thread's after open */
 	sqlite3_stmt *st[ST__COUNT];
@@ -95,12 +110,14 @@ struct store {
 	bool is_flush_armed;	 /* lock: the thread wakes within flush_ms */
 	struct job **buckets;	 /* thread: pending writes */
 	size_t nbuckets;	 /* thread: a power of two */
-	size_t npending;	 /* thread: keys in buckets */
+	struct job *cdrs_head;	 /* thread: pending CDRs, oldest first */
+	struct job **cdrs_tail;	 /* thread: &last->next, or &cdrs_head */
+	size_t npending;	 /* thread: keys in buckets, plus CDRs */
 	uint64_t flush_due_ms;	 /* thread: monotonic, when npending > 0 */
 	uint64_t poll_due_ms;	 /* thread: next data_version check */
 	int64_t data_version;	 /* thread: last seen */
 	/* Counters, relaxed atomics (store_stats_get) */
-	_Atomic uint64_t writes, commits, commit_errors, reads, refused,
+	_Atomic uint64_t writes, cdrs, commits, commit_errors, reads, refused,
 	    outside_changes;
 };
 
@@ -109,8 +126,62 @@ static void count(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* Free every pending write. */
+static void pending_free(struct store *s)
+{
+	struct job *j;
+
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		while ((j = s->buckets[i])) {
+			s->buckets[i] = j->next;
+			sb_free(j);
+		}
+	}
+	while ((j = s->cdrs_head)) {
+		s->cdrs_head = j->next;
+		sb_free(j);
+	}
+	s->cdrs_tail = &s->cdrs_head;
+	s->npending = 0;
+}
+
+/* Committed CDRs (the batch's tail from cdrs on) as CSV lines. */
+static void csv_append(struct store *s, const struct job *cdrs)
+{
+	char line[4096];
+
+	for (const struct job *j = cdrs; j && s->csv_fd >= 0; j = j->next) {
+		int n = store_cdr_csv(&j->c, line, sizeof(line));
+
+		if (n > 0 && write(s->csv_fd, line, (size_t)n) != n)
+			log_warn("csv_write_failed", "error=\"%s\"",
+				 sb_strerror(-errno));
+	}
+}
+
+/* Open opts.cdr_csv for appending, the header first in an empty file. */
+static int csv_open(struct store *s)
+{
+	const char *h = store_cdr_csv_header();
+	struct stat st;
+
+	s->csv_fd = -1;
+	if (!s->o.cdr_csv || !s->o.cdr_csv[0])
+		return 0;
+	s->csv_fd =
+	    open(s->o.cdr_csv, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (s->csv_fd < 0)
+		return -errno;
+	if (fstat(s->csv_fd, &st) == 0 && st.st_size == 0 &&
+	    write(s->csv_fd, h, strlen(h)) < 0)
+		return -errno;
+	return 0;
+}
+
 static void destroy(struct store *s)
 {
+	if (s->csv_fd >= 0)
+		close(s->csv_fd);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db)
@@ -119,13 +190,7 @@ static void destroy(struct store *s)
 		pthread_cond_destroy(&s->wake);
 		pthread_mutex_destroy(&s->lock);
 	}
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		while (s->buckets[i]) {
-			struct job *j = s->buckets[i];
-			s->buckets[i] = j->next;
-			sb_free(j);
-		}
-	}
+	pending_free(s);
 	sb_free(s->buckets);
 	sb_free(s);
 }
@@ -176,49 +241,73 @@ static void pending_grow(struct store *s)
 	s->nbuckets = n;
 }
 
-/* Add a write to the pending map, replacing (and freeing) one of its key. */
+/*
+ * Add a write to the pending writes: a CDR to the end of the list, a
+ * binding to the map, replacing (and freeing) one of its key.
+ */
 static void pending_add(struct store *s, struct job *j)
 {
-	struct job **pp = &s->buckets[j->hash & (s->nbuckets - 1)];
+	struct job **pp;
 
-	for (; *pp; pp = &(*pp)->next) {
-		if (is_same_key(*pp, j)) {
-			struct job *old = *pp;
-			j->next = old->next;
-			*pp = j;
-			sb_free(old);
-			return;
-		}
-	}
 	j->next = NULL;
-	*pp = j;
+	if (j->kind == JOB_CDR) {
+		*s->cdrs_tail = j;
+		s->cdrs_tail = &j->next;
+	} else {
+		pp = &s->buckets[j->hash & (s->nbuckets - 1)];
+		for (; *pp; pp = &(*pp)->next) {
+			if (is_same_key(*pp, j)) {
+				j->next = (*pp)->next;
+				sb_free(*pp);
+				*pp = j;
+				return;
+			}
+		}
+		*pp = j;
+	}
 	if (s->npending++ == 0)
 		s->flush_due_ms = now_ms() + s->o.flush_ms;
 	if (s->npending > s->nbuckets)
 		pending_grow(s);
 }
 
+/* Run one write of a batch; the parameters are cleared after it. */
+static int write_one(struct store *s, struct job *j)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	switch (j->kind) {
+	case JOB_PUT:
+		st = s->st[ST_PUT];
+		rc = store_binding_bind(st, &j->b);
+		break;
+	case JOB_CDR:
+		if (s->o.is_cdr_db_off)
+			return 0;
+		st = s->st[ST_CDR_PUT];
+		rc = store_cdr_bind(st, &j->c);
+		break;
+	default:
+		st = s->st[ST_DEL];
+		rc = sqlite3_bind_text(st, 1, j->b.aor, -1, SQLITE_STATIC) |
+		     sqlite3_bind_text(st, 2, j->b.contact, -1, SQLITE_STATIC);
+		rc = rc ? -ENOMEM : 0;
+		break;
+	}
+	if (rc == 0)
+		rc = store_db_step_done(s->db, st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
 /* Run one batch of writes inside BEGIN ... COMMIT. */
 static int commit(struct store *s, struct job *batch)
 {
-	sqlite3_stmt *put = s->st[ST_PUT], *del = s->st[ST_DEL];
 	int rc = store_db_step_done(s->db, s->st[ST_BEGIN]);
 
-	for (struct job *j = batch; j && rc == 0; j = j->next) {
-		if (j->kind == JOB_PUT) {
-			rc = store_binding_bind(put, &j->b);
-			if (rc == 0)
-				rc = store_db_step_done(s->db, put);
-		} else {
-			rc = sqlite3_bind_text(del, 1, j->b.aor, -1,
-					       SQLITE_STATIC) |
-			     sqlite3_bind_text(del, 2, j->b.contact, -1,
-					       SQLITE_STATIC);
-			rc = rc ? -ENOMEM : store_db_step_done(s->db, del);
-		}
-	}
-	sqlite3_clear_bindings(put);
-	sqlite3_clear_bindings(del);
+	for (struct job *j = batch; j && rc == 0; j = j->next)
+		rc = write_one(s, j);
 	if (rc == 0)
 		rc = store_db_step_done(s->db, s->st[ST_COMMIT]);
 	if (rc != 0 && !sqlite3_get_autocommit(s->db))
@@ -227,47 +316,79 @@ static int commit(struct store *s, struct job *batch)
 }
 
 /*
- * Take up to batch_max writes out of the pending map and commit them in
- * one transaction. On failure they go back into the map, to be tried
- * again. Returns 0 or the error.
+ * A failed batch goes back: its bindings into the map, its CDRs (the
+ * tail of the batch, from cdrs on) before the pending ones, in order.
+ */
+static void batch_return(struct store *s, struct job *batch, struct job *cdrs,
+			 struct job **tail, size_t ncdrs)
+{
+	struct job *next;
+
+	for (struct job *j = batch; j != cdrs; j = next) {
+		next = j->next;
+		pending_add(s, j);
+	}
+	if (!cdrs)
+		return;
+	*tail = s->cdrs_head;
+	if (!s->cdrs_head)
+		s->cdrs_tail = tail;
+	s->cdrs_head = cdrs;
+	s->npending += ncdrs;
+}
+
+/*
+ * Take up to batch_max writes out of the pending map, then the CDR list,
+ * and commit them in one transaction. On failure they go back, to be
+ * tried again. Returns 0 or the error.
  */
 static int flush_batch(struct store *s)
 {
-	struct job *batch = NULL, **tail = &batch, *next;
+	struct job *batch = NULL, **tail = &batch, *cdrs = NULL, *j, *next;
 	char tmp[STORE_LOG_VALUE];
 	uint64_t start = now_ms();
-	size_t n = 0;
+	size_t n = 0, ncdrs = 0;
 	int rc;
 
 	for (size_t i = 0; i < s->nbuckets && n < s->o.batch_max; i++) {
-		while (s->buckets[i] && n < s->o.batch_max) {
-			struct job *j = s->buckets[i];
+		while ((j = s->buckets[i]) && n < s->o.batch_max) {
 			s->buckets[i] = j->next;
-			j->next = NULL;
 			*tail = j;
 			tail = &j->next;
 			n++;
 		}
 	}
+	while ((j = s->cdrs_head) && n < s->o.batch_max) {
+		s->cdrs_head = j->next;
+		if (!cdrs)
+			cdrs = j;
+		*tail = j;
+		tail = &j->next;
+		n++;
+		ncdrs++;
+	}
+	*tail = NULL;
+	if (!s->cdrs_head)
+		s->cdrs_tail = &s->cdrs_head;
 	s->npending -= n;
 	rc = commit(s, batch);
 	if (rc != 0) {
 		count(&s->commit_errors, 1);
-		log_error("flush_failed", "path=%s writes=%zu error=\"%s\"",
-			  esc_path(s, tmp, sizeof(tmp)), n,
+		log_error("flush_failed",
+			  "path=%s writes=%zu cdrs=%zu error=\"%s\"",
+			  esc_path(s, tmp, sizeof(tmp)), n - ncdrs, ncdrs,
 			  sqlite3_errmsg(s->db));
-		for (struct job *j = batch; j; j = next) {
-			next = j->next;
-			pending_add(s, j);
-		}
+		batch_return(s, batch, cdrs, tail, ncdrs);
 		return rc;
 	}
 	count(&s->commits, 1);
-	count(&s->writes, n);
-	log_debug("flushed", "path=%s writes=%zu ms=%llu",
-		  esc_path(s, tmp, sizeof(tmp)), n,
+	count(&s->writes, n - ncdrs);
+	count(&s->cdrs, ncdrs);
+	csv_append(s, cdrs);
+	log_debug("flushed", "path=%s writes=%zu cdrs=%zu ms=%llu",
+		  esc_path(s, tmp, sizeof(tmp)), n - ncdrs, ncdrs,
 		  (unsigned long long)(now_ms() - start));
-	for (struct job *j = batch; j; j = next) {
+	for (j = batch; j; j = next) {
 		next = j->next;
 		sb_free(j);
 	}
@@ -291,14 +412,7 @@ static void flush_all(struct store *s, bool is_final)
 		}
 		log_error("writes_lost", "path=%s writes=%zu",
 			  esc_path(s, tmp, sizeof(tmp)), s->npending);
-		for (size_t i = 0; i < s->nbuckets; i++) {
-			while (s->buckets[i]) {
-				struct job *j = s->buckets[i];
-				s->buckets[i] = j->next;
-				sb_free(j);
-			}
-		}
-		s->npending = 0;
+		pending_free(s);
 	}
 }
 
@@ -310,6 +424,11 @@ static int user_row(sqlite3_stmt *st, void *out)
 static int binding_row(sqlite3_stmt *st, void *out)
 {
 	return store_binding_from_row(st, out);
+}
+
+static int cdr_row(sqlite3_stmt *st, void *out)
+{
+	return store_cdr_from_row(st, out);
 }
 
 /* Step st to the end, collecting rows of size bytes into j->rd.rows. */
@@ -363,37 +482,56 @@ static void deliver(void *arg)
 {
 	struct job *j = arg;
 
-	if (j->kind == JOB_USERS)
+	switch (j->kind) {
+	case JOB_USERS:
 		j->rd.users(j->rd.arg, j->rd.err, j->rd.rows, j->rd.n);
-	else
+		break;
+	case JOB_BINDINGS:
 		j->rd.bindings(j->rd.arg, j->rd.err, j->rd.rows, j->rd.n);
+		break;
+	default:
+		j->rd.cdrs(j->rd.arg, j->rd.err, j->rd.rows, j->rd.n);
+		break;
+	}
 	sb_free(j->rd.rows);
 	sb_free(j);
 }
 
-static void run_read(struct store *s, struct job *j)
+static void read_bindings(struct store *s, struct job *j)
 {
 	char tmp[STORE_LOG_VALUE];
 	sqlite3_stmt *st;
 	int rc;
 
+	/* Bindings that expired while no server ran go now. */
+	st = s->st[ST_EXPIRED];
+	rc = sqlite3_bind_int64(st, 1, j->rd.now);
+	if (rc == SQLITE_OK)
+		rc = store_db_step_done(s->db, st);
+	if (rc != 0)
+		log_warn("expire_failed", "path=%s error=\"%s\"",
+			 esc_path(s, tmp, sizeof(tmp)), sqlite3_errmsg(s->db));
+	st = s->st[ST_BINDINGS];
+	sqlite3_bind_int64(st, 1, j->rd.now);
+	read_rows(s, st, sizeof(struct store_binding), binding_row, j);
+}
+
+static void run_read(struct store *s, struct job *j)
+{
 	count(&s->reads, 1);
-	if (j->kind == JOB_USERS) {
+	switch (j->kind) {
+	case JOB_USERS:
 		read_rows(s, s->st[ST_USERS], sizeof(struct store_user),
 			  user_row, j);
-	} else {
-		/* Bindings that expired while no server ran go now. */
-		st = s->st[ST_EXPIRED];
-		rc = sqlite3_bind_int64(st, 1, j->rd.now);
-		if (rc == SQLITE_OK)
-			rc = store_db_step_done(s->db, st);
-		if (rc != 0)
-			log_warn("expire_failed", "path=%s error=\"%s\"",
-				 esc_path(s, tmp, sizeof(tmp)),
-				 sqlite3_errmsg(s->db));
-		st = s->st[ST_BINDINGS];
-		sqlite3_bind_int64(st, 1, j->rd.now);
-		read_rows(s, st, sizeof(struct store_binding), binding_row, j);
+		break;
+	case JOB_BINDINGS:
+		read_bindings(s, j);
+		break;
+	default:
+		sqlite3_bind_int64(s->st[ST_CDRS], 1, j->rd.limit);
+		read_rows(s, s->st[ST_CDRS], sizeof(struct store_cdr), cdr_row,
+			  j);
+		break;
 	}
 	if (s->o.post)
 		s->o.post(j->rd.target, deliver, j);
@@ -408,7 +546,8 @@ static void take(struct store *s, struct job *list)
 
 	for (struct job *j = list; j; j = next) {
 		next = j->next;
-		if (j->kind == JOB_PUT || j->kind == JOB_DEL) {
+		if (j->kind == JOB_PUT || j->kind == JOB_DEL ||
+		    j->kind == JOB_CDR) {
 			pending_add(s, j);
 			if (s->npending >= s->o.batch_max)
 				flush_all(s, false);
@@ -589,6 +728,7 @@ int store_open(const struct store_opts *o, struct store **out)
 	s = sb_calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->csv_fd = -1;
 	s->o = *o;
 	opts_defaults(&s->o);
 	rc = store_db_path(o->data_dir, s->path, sizeof(s->path));
@@ -604,6 +744,14 @@ int store_open(const struct store_opts *o, struct store **out)
 		goto out;
 	}
 	s->nbuckets = STORE_BUCKETS_MIN;
+	s->cdrs_tail = &s->cdrs_head;
+	rc = csv_open(s);
+	if (rc != 0) {
+		log_error("open_failed", "cdr_csv=%s error=\"%s\"",
+			  log_esc(slice_cstr(s->o.cdr_csv), tmp, sizeof(tmp)),
+			  sb_strerror(rc));
+		goto out;
+	}
 	rc = store_db_open(o->data_dir, s->path, &s->db, err, sizeof(err));
 	if (rc != 0) {
 		log_error("open_failed", "path=%s error=%s",
@@ -716,6 +864,36 @@ int store_binding_put(struct store *s, const struct store_binding *b)
 	return enqueue(s, j, false);
 }
 
+int store_cdr_put(struct store *s, const struct store_cdr *c)
+{
+	struct job *j;
+
+	if (!s || !c)
+		return -EINVAL;
+	j = sb_malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->kind = JOB_CDR;
+	j->c = *c;
+	return enqueue(s, j, false);
+}
+
+int store_cdrs_load(struct store *s, uint32_t limit, void *target,
+		    store_cdrs_cb cb, void *arg)
+{
+	struct job *j;
+
+	if (!s || !cb)
+		return -EINVAL;
+	j = sb_calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->kind = JOB_CDRS;
+	j->rd.cdrs = cb;
+	j->rd.limit = limit;
+	return read_start(s, j, target, arg);
+}
+
 int store_binding_del(struct store *s, const char *aor, const char *contact)
 {
 	struct job *j;
@@ -738,6 +916,7 @@ void store_stats_get(struct store *s, struct store_stats *out)
 	out->queued = s->queued;
 	pthread_mutex_unlock(&s->lock);
 	out->writes = atomic_load_explicit(&s->writes, memory_order_relaxed);
+	out->cdrs = atomic_load_explicit(&s->cdrs, memory_order_relaxed);
 	out->commits = atomic_load_explicit(&s->commits, memory_order_relaxed);
 	out->commit_errors =
 	    atomic_load_explicit(&s->commit_errors, memory_order_relaxed);

@@ -29,6 +29,7 @@ struct dispatch {
 	struct dispatch_deps deps; /* shared, borrowed */
 	struct local *local;	   /* this worker's, borrowed */
 	struct proxy *proxy;	   /* this worker's, borrowed; may be NULL */
+	struct b2bua *b2bua;	   /* this worker's, borrowed; may be NULL */
 	struct txn_user lu;	   /* the local service's callbacks */
 	const struct config *cfg;  /* snapshot for new requests, borrowed */
 	struct buf extra;	   /* challenge lines; reused */
@@ -287,6 +288,15 @@ static bool is_from_local_user(struct dispatch *d, const struct sip_msg *req)
 /* A request past the checks: the proxy's, or else the local service's. */
 static void route(struct dispatch *d, struct txn *t, struct sip_msg *req)
 {
+	if (d->b2bua && req->to && req->to->tag.p &&
+	    b2bua_request(d->b2bua, t, req))
+		return;
+	if (d->b2bua && b2bua_takes(d->cfg, req) &&
+	    !(req->ruri.user.len == 0 &&
+	      proxy_uri_is_self(d->cfg, &req->ruri))) {
+		b2bua_invite(d->b2bua, t, req);
+		return;
+	}
 	if (d->proxy && proxy_request(d->proxy, t, req))
 		return;
 	d->lu.on_request(d->lu.ctx, t, req);
@@ -338,6 +348,8 @@ static void on_cancel(void *ctx, struct txn *t)
 {
 	struct dispatch *d = ctx;
 
+	if (d->b2bua && b2bua_cancel(d->b2bua, t))
+		return;
 	if (d->proxy && proxy_cancel(d->proxy, t))
 		return;
 	d->lu.on_cancel(d->lu.ctx, t);
@@ -355,6 +367,8 @@ static void on_stray(void *ctx, struct sip_inmsg *im)
 {
 	struct dispatch *d = ctx;
 
+	if (d->b2bua && b2bua_stray(d->b2bua, im))
+		return;
 	if (d->proxy && proxy_stray(d->proxy, im))
 		return;
 	d->lu.on_stray(d->lu.ctx, im);
@@ -479,6 +493,11 @@ struct dispatch *dispatch_free(struct dispatch *d)
 void dispatch_set_proxy(struct dispatch *d, struct proxy *p)
 {
 	d->proxy = p;
+}
+
+void dispatch_set_b2bua(struct dispatch *d, struct b2bua *b)
+{
+	d->b2bua = b;
 }
 
 void dispatch_set_config(struct dispatch *d, const struct config *cfg)

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/slice.h"
+#include "services/b2bua/b2bua.h"
 #include "services/local/local.h"
 #include "services/proxy/proxy.h"
 #include "services/registrar/registrar.h"
@@ -97,6 +98,10 @@ void dispatch_set_config(struct dispatch *d, const struct config *cfg);
  * service's): requests past the checks go to it first, then CANCELs it
  * owns and messages no transaction took. */
 void dispatch_set_proxy(struct dispatch *d, struct proxy *p);
+/* The worker's B2BUA (borrowed; NULL: none): in-dialog requests of its
+ * dialogs, new INVITEs whose route (or call_mode) says b2bua, and the
+ * CANCELs and strays it owns go to it before the proxy. */
+void dispatch_set_b2bua(struct dispatch *d, struct b2bua *b);
 
 /* The callbacks for txn_layer_opts.user, bound to d. */
 struct txn_user dispatch_txn_user(struct dispatch *d);

@@ -59,7 +59,7 @@ static void ctx_free(struct pctx *c)
 	sb_free(c->br);
 	sb_free(c->best);
 	if (c->st)
-		txn_set_owner(c->st, NULL);
+		txn_set_owner(c->st, NULL, 0);
 	p->stats.alive--;
 	sb_live_dec(SB_LIVE_PROXY);
 	sb_free(c);
@@ -528,7 +528,7 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 		return !is_local_svc;
 	}
 	p->stats.requests++;
-	txn_set_owner(t, c);
+	txn_set_owner(t, c, PROXY_TXN_OWNER);
 	if (c->is_record_routed)
 		proxy_up_token(c, req);
 	if (c->is_invite)
@@ -540,7 +540,7 @@ bool proxy_request(struct proxy *p, struct txn *t, struct sip_msg *req)
 
 bool proxy_cancel(struct proxy *p, struct txn *t)
 {
-	struct pctx *c = txn_owner(t);
+	struct pctx *c = txn_owner(t, PROXY_TXN_OWNER);
 
 	(void)p;
 	if (!c)

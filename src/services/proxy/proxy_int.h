@@ -17,6 +17,7 @@ enum {
 	PROXY_BRANCH_MAX = 48,	    /* bytes of our branch */
 	PROXY_LOOP_HEX = 8,	    /* hex digits of the loop hash */
 	PROXY_UDP_MAX_BYTES = 1300, /* RFC 3261 18.1.1: MTU unknown */
+	PROXY_TXN_OWNER = 1,	    /* txn_set_owner() kind */
 	PROXY_OUT_MAX = 65536	    /* bytes of a message we print */
 };
 

@@ -379,14 +379,15 @@ int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
 	return keep_and_send(t, status, bytes);
 }
 
-void txn_set_owner(struct txn *t, void *owner)
+void txn_set_owner(struct txn *t, void *owner, uint8_t kind)
 {
 	t->owner = owner;
+	t->owner_kind = owner ? kind : 0;
 }
 
-void *txn_owner(const struct txn *t)
+void *txn_owner(const struct txn *t, uint8_t kind)
 {
-	return t->owner;
+	return t->owner_kind == kind ? t->owner : NULL;
 }
 
 static int reply_status(struct txn *t, unsigned status, struct slice to_tag)

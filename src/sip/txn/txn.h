@@ -155,9 +155,10 @@ int txn_forward_response(struct txn *t, uint16_t status, struct slice to_tag,
 			 struct slice bytes);
 
 /* The TU's own pointer for t (NULL until set): maps a CANCEL or a timeout
- * back to the TU's state. */
-void txn_set_owner(struct txn *t, void *owner);
-void *txn_owner(const struct txn *t);
+ * back to the TU's state. kind tells TUs sharing a layer apart (each its
+ * own non-zero number): txn_owner() gives NULL for another kind. */
+void txn_set_owner(struct txn *t, void *owner, uint8_t kind);
+void *txn_owner(const struct txn *t, uint8_t kind);
 
 /*
  * The request a server transaction was created for (parsed). Valid until

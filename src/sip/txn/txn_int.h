@@ -44,6 +44,7 @@ struct txn {
 	struct slice method_name; /* for SIP_METHOD_UNKNOWN */
 	bool is_server;
 	void *owner;		 /* the TU's, txn_set_owner() */
+	uint8_t owner_kind;	 /* which TU: its own number, 0 = none */
 	bool is_reliable;	 /* no retransmissions (17.1.1.2, 17.2.1) */
 	bool is_rfc2543;	 /* server: top Via without the magic cookie */
 	bool is_linked;		 /* in the hash table */

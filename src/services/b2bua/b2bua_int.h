@@ -1,0 +1,245 @@
+/* Private to the B2BUA: the call, its legs and in-dialog relays. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef SB_SERVICES_B2BUA_INT_H
+#define SB_SERVICES_B2BUA_INT_H
+
+#include "base/buf.h"
+#include "sdp/oa.h"
+#include "services/b2bua/b2bua.h"
+#include "sip/dialog/dialog.h"
+
+struct config_route;
+
+enum {
+	B2BUA_TXN_OWNER = 2,	 /* txn_set_owner() kind */
+	B2BUA_LEGS_MAX = 16,	 /* B-legs of one call (forking) */
+	B2BUA_TAG_LEN = 16,	 /* our tags: hex digits */
+	B2BUA_CALLID_LEN = 24,	 /* our Call-IDs: hex digits */
+	B2BUA_OUT_MAX = 65536,	 /* bytes of a message we build */
+	B2BUA_HDRS_MAX = 8192,	 /* bytes of headers copied across */
+	B2BUA_CONTACT_MAX = 320, /* bytes of our Contact value */
+	B2BUA_ROUTES_MAX = 2048	 /* bytes of Route lines we build */
+};
+
+/* RFC-free vocabulary of a call's life, for logs, the API and CDRs. */
+enum call_state {
+	CALL_CALLING,	  /* INVITE taken, B-legs starting */
+	CALL_PROCEEDING,  /* a B-leg answered 1xx (not 180/183) */
+	CALL_RINGING,	  /* 180 */
+	CALL_EARLY_MEDIA, /* 18x with SDP */
+	CALL_ANSWERED,
+	CALL_HELD, /* answered, one side put the other on hold */
+	CALL_TRANSFERRING,
+	CALL_TERMINATED
+};
+
+enum call_cause {
+	CAUSE_NONE,
+	CAUSE_NORMAL,
+	CAUSE_BUSY,
+	CAUSE_NO_ANSWER,
+	CAUSE_REJECTED,
+	CAUSE_CANCELLED,
+	CAUSE_TIMEOUT,
+	CAUSE_MEDIA_TIMEOUT,
+	CAUSE_ERROR
+};
+
+struct call;
+
+/* One side of a call: a dialog and where its messages go. */
+struct leg {
+	struct dialog dlg; /* first: a table entry is a leg */
+	struct call *call;
+	bool is_a;	       /* the caller's side (we are its UAS) */
+	bool is_in_table;      /* dlg in the worker's dialog table */
+	bool is_done;	       /* B: failed, cancelled or ended */
+	bool is_cancelled;     /* B: CANCEL sent */
+	bool has_flow;	       /* messages go to flow */
+	bool is_flow_fallback; /* flow only when the next hop is a name */
+	struct sip_flow flow;  /* A: the INVITE's source; B: a registered flow
+				  or where the INVITE went (counted) */
+	struct sdp_leg sdp;
+	struct sdp_oa oa;
+	/* B: the initial INVITE until its final response */
+	struct txn *invite_ct;
+	struct resolve_req *dns;
+	struct resolve_target *targets; /* RFC 3263 order (owned) */
+	uint8_t ntargets, next_target;
+	uint16_t status;     /* B: final status of the INVITE */
+	struct slice reason; /* B: its reason phrase (in text), or empty */
+	char *text;	     /* B: initial target (hop text) */
+	struct sip_uri hop;  /* B: where the INVITE goes (into text) */
+	/* An INVITE of ours on this leg whose 2xx needs our ACK. */
+	uint32_t ack_cseq; /* CSeq of that INVITE, 0 = none pending */
+	char *ack;	   /* the ACK sent for it, resent on 2xx retransmits */
+	uint32_t ack_len;
+	/* A 2xx of ours to an INVITE on this leg waiting for the peer's ACK */
+	struct txn *st_2xx;
+	uint32_t st_2xx_cseq;
+	struct wheel_timer t2xx; /* RFC 6026 7.1 retransmission */
+	uint32_t t2xx_interval, t2xx_elapsed;
+	struct sip_reply_opts r2xx; /* its slices point into r2xx_text */
+	char *r2xx_text;
+	/* glare (RFC 3261 14.1): offers in progress on this leg */
+	bool has_invite_out; /* our re-INVITE/UPDATE on this leg pending */
+	bool has_invite_in;  /* a re-INVITE received on this leg unanswered */
+	bool is_holding;     /* this side's last offer put the other on hold */
+};
+
+/* An in-dialog request received on one leg, sent on the other. */
+struct relay {
+	struct relay *next;
+	struct call *call;
+	struct leg *from, *to;
+	struct txn *st; /* from's server transaction (NULL once answered) */
+	struct txn *ct; /* to's client transaction (NULL once final) */
+	enum sip_method method;
+	bool is_offer; /* the request carried an SDP offer */
+};
+
+struct call {
+	struct call *next, *prev; /* the B2BUA's calls */
+	struct b2bua *b;
+	const struct config *cfg;	  /* snapshot at the INVITE */
+	const struct config_route *route; /* NULL: the default */
+	enum call_state state;
+	enum call_cause cause;
+	struct leg *a; /* the caller */
+	struct leg *b_legs[B2BUA_LEGS_MAX];
+	uint32_t nb;
+	struct leg *peer;	  /* the B-leg that answered, or NULL */
+	struct txn *st;		  /* the A INVITE until its final */
+	struct sip_msg *req;	  /* txn_request(st) until its final */
+	struct relay *relays;	  /* in-dialog requests in progress */
+	struct sdp *offer;	  /* the INVITE's SDP (req's arena), or NULL */
+	struct wheel_timer ring;  /* ring timeout */
+	struct wheel_timer limit; /* maximum duration */
+	struct wheel_timer reap;  /* deferred free */
+	uint32_t max_forwards;	  /* for the B-legs: received - 1 */
+	uint16_t a_status;	  /* final sent to the caller */
+	uint16_t best_status;	  /* best B-leg final so far */
+	char best_reason[64];
+	int64_t start_ms, ring_ms, answer_ms, end_ms; /* unix ms */
+	const char *hangup_by;			      /* static */
+	char *info;				      /* CDR strings */
+	bool is_final;		       /* the A INVITE got its final */
+	bool is_ended;		       /* terminated, waiting to be freed */
+	char id[B2BUA_CALLID_LEN + 1]; /* the call's name in logs */
+};
+
+struct b2bua {
+	struct b2bua_deps deps;
+	struct txn_layer *tl;
+	const struct config *cfg;
+	struct dialog_table dialogs;
+	struct call *calls;
+	struct buf out;	 /* a message being built */
+	struct buf body; /* an SDP being printed */
+	struct buf hdrs; /* headers copied across */
+	struct b2bua_stats stats;
+};
+
+/* call.c */
+void call_set_state(struct call *c, enum call_state s);
+/* End the call: BYE (or CANCEL) what is up on each side but spare (the
+ * leg whose BYE ends it, or NULL), answer the caller when unanswered,
+ * write the CDR, free once nothing is pending. by: "caller", "callee",
+ * "system". */
+void call_end(struct call *c, enum call_cause cause, const char *by,
+	      struct leg *spare);
+/* Free c when it has ended and no B-leg INVITE is pending. */
+void call_maybe_free(struct call *c);
+/* Free every call, nothing sent (shutdown). */
+void call_free_all(struct b2bua *b);
+/* The A INVITE's final (non-2xx): answer the caller and end the call. */
+void call_fail(struct call *c, uint16_t status, struct slice reason,
+	       enum call_cause cause);
+enum call_cause call_cause_of(uint16_t status);
+const char *call_state_name(enum call_state s);
+const char *call_cause_name(enum call_cause c);
+int64_t call_now_ms(void);
+
+/* leg.c */
+struct leg *leg_new(struct call *c, bool is_a);
+void leg_free(struct leg *l);
+struct leg *leg_peer(const struct leg *l);
+/* Random hex of n digits into out (n + 1 bytes with the NUL). */
+void b2bua_hex(char *out, size_t n);
+/* A Call-ID of ours that hashes to this worker, into out. */
+void b2bua_call_id(const struct b2bua *b, char out[B2BUA_CALLID_LEN + 1]);
+/* The flow a request on l goes to (its flow, else the dialog's next hop
+ * when numeric). False when there is none. */
+bool leg_dst(struct leg *l, struct sip_flow *out);
+/* Our Contact value for a message leaving by listener li. */
+struct slice leg_contact(const struct tp_listener *li, char *out, size_t cap);
+/* Print request o (dialog fields, extra and body set) leaving by dst into
+ * b->out, with our Via, Contact and User-Agent. Returns 0 or an error. */
+int leg_print(struct leg *l, struct sip_request_opts *o,
+	      const struct sip_flow *dst);
+/* Send a request on l: a client transaction (cb) or, for ACK, as is. */
+int leg_request(struct leg *l, enum sip_method method, uint32_t cseq_of,
+		struct slice extra, struct slice ctype, struct slice body,
+		txn_response_cb cb, void *arg, struct txn **out);
+/* BYE on l, nobody waiting for the answer. */
+void leg_bye(struct leg *l);
+/* Our 2xx on server transaction t (an INVITE on l): send it and keep
+ * resending until the ACK (RFC 6026 7.1). */
+int leg_reply_2xx(struct leg *l, struct txn *t, const struct sip_reply_opts *o);
+/* The ACK for the 2xx on l came (or the wait ended): stop resending. */
+void leg_2xx_acked(struct leg *l);
+/* Send the ACK for our INVITE cseq on l (body may be empty), keep it for
+ * 2xx retransmissions. */
+int leg_ack(struct leg *l, uint32_t cseq, struct slice ctype,
+	    struct slice body);
+
+/* sdpx.c: bodies across legs */
+/*
+ * The body of m printed for leaving on leg `to` into b->body: an SDP gets
+ * to's o= line and moves to's offer/answer state (kind as received on
+ * the other leg: from's state moved with sdp_oa_recv). *ctype and *body
+ * are set (unset when m has none). Returns 0, -EBADMSG (an SDP that does
+ * not parse: 400), -EBUSY (glare: 491), -EPROTO (an answer not matching:
+ * 488), -ENOTSUP (a body type we cannot relay: 415).
+ */
+int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
+	       struct sip_msg *m, bool is_early, struct slice *ctype,
+	       struct slice *body);
+
+/* The SDP of m parsed into m's arena (*out NULL: no body). -EBADMSG,
+ * -ENOTSUP (a body that is not SDP). */
+int sdpx_parse(struct sip_msg *m, struct sdp **out);
+/* Offer s on leg to (its o= line) into b->body. */
+int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
+	       struct slice *ctype, struct slice *body);
+
+/* hdrs.c: what is copied across */
+/*
+ * Header lines of m to send on the other leg into b->hdrs (reset first):
+ * the whitelist (b2bua.copy_headers) minus the route's removals, the
+ * route's replacements and additions (initial INVITE only: add), and
+ * User-Agent / Server when they are not hidden. Returns the lines.
+ */
+struct slice hdrs_copy(struct b2bua *b, const struct call *c, struct sip_msg *m,
+		       bool is_initial);
+/* The From and To name-addrs of the B-leg INVITE for A's request m after
+ * the route's identity rules and privacy, into out (two slices). */
+int hdrs_identity(const struct call *c, struct sip_msg *m, char *from,
+		  size_t from_cap, char *to, size_t to_cap, struct slice *f,
+		  struct slice *t);
+
+/* invite.c */
+void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req);
+void invite_cancel(struct call *c);
+/* A 2xx (retransmission or forked) on B-leg l with no transaction. */
+void invite_stray_2xx(struct leg *l, struct sip_inmsg *im);
+
+/* relay.c */
+void relay_request(struct leg *l, struct txn *t, struct sip_msg *req);
+void relay_ack(struct leg *l, struct sip_msg *ack);
+/* A CANCEL for a relayed re-INVITE t; false: t is not a relay's. */
+bool relay_cancel(struct txn *t);
+/* Forget the call's relays: answer what is unanswered with code. */
+void relay_drop_all(struct call *c, uint16_t code);
+
+#endif
