@@ -85,6 +85,15 @@ struct leg {
 	bool has_invite_out; /* our re-INVITE/UPDATE on this leg pending */
 	bool has_invite_in;  /* a re-INVITE received on this leg unanswered */
 	bool is_holding;     /* this side's last offer put the other on hold */
+	/* session timer (RFC 4028) of this leg */
+	uint32_t se_s;		 /* negotiated interval; 0 = none */
+	bool is_refresher;	 /* we refresh; else the peer must */
+	bool has_timer;		 /* the peer supports timer */
+	bool allows_update;	 /* the peer allows UPDATE (RFC 3311) */
+	struct wheel_timer se_t; /* refresh due, or expiry */
+	struct txn *refresh_ct;	 /* our refresh in progress */
+	char *last_sdp;		 /* the last SDP we sent on this leg */
+	uint32_t last_sdp_len;
 };
 
 /* An in-dialog request received on one leg, sent on the other. */
@@ -233,6 +242,25 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req);
 void invite_cancel(struct call *c);
 /* A 2xx (retransmission or forked) on B-leg l with no transaction. */
 void invite_stray_2xx(struct leg *l, struct sip_inmsg *im);
+
+/* timer.c: session timers (RFC 4028), each leg on its own */
+/* The caller's INVITE asks for less than our Min-SE: 422 (true: answered). */
+bool st_invite_check(const struct config *cfg, struct txn *t,
+		     struct sip_msg *req);
+/* The A-leg 2xx to INVITE req: the leg's timer decided and started, the
+ * lines for the 2xx appended to out. */
+void st_a_answer(struct leg *a, struct sip_msg *req, struct buf *out);
+/* Lines of a B-leg INVITE (Supported, Session-Expires, Min-SE). */
+void st_b_offer(const struct call *c, struct buf *out);
+/* A 2xx to our INVITE or UPDATE on l: the leg's timer as it says. */
+void st_b_answer(struct leg *l, struct sip_msg *resp);
+/* A session refresh (INVITE or UPDATE) succeeded on l: start again. */
+void st_refreshed(struct leg *l);
+/* Lines for a request or 2xx leaving on l while its timer runs. */
+void st_lines(const struct leg *l, bool is_response, struct buf *out);
+void st_stop(struct leg *l);
+/* Keep body as the last SDP sent on l (for refreshes). */
+void st_keep_sdp(struct leg *l, struct slice body);
 
 /* relay.c */
 void relay_request(struct leg *l, struct txn *t, struct sip_msg *req);

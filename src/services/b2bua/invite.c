@@ -165,6 +165,7 @@ static int b_send_to(struct leg *l, const struct sip_flow *dst)
 	o.routes = l->dlg.route_set;
 	o.extra = hdrs_copy(b, c, c->req, true);
 	(void)buf_append(&b->hdrs, allow_line, sizeof(allow_line) - 1);
+	st_b_offer(c, &b->hdrs);
 	if (buf_error(&b->hdrs))
 		return -E2BIG;
 	o.extra = buf_slice(&b->hdrs);
@@ -445,7 +446,11 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 		call_fail(c, 502, SL("Bad SDP From Callee"), CAUSE_ERROR);
 		return;
 	}
-	o.extra = a_extra(c, resp, true);
+	(void)a_extra(c, resp, true);
+	if (c->req)
+		st_a_answer(c->a, c->req, &b->hdrs);
+	o.extra = buf_slice(&b->hdrs);
+	st_b_answer(l, resp);
 	if (!c->st || leg_reply_2xx(c->a, c->st, &o) != 0) {
 		(void)leg_ack(l, resp->cseq.num, none, none);
 		call_end(c, CAUSE_ERROR, "system", NULL);
@@ -634,6 +639,8 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 		reply_now(t, cfg, 483, none);
 		return;
 	}
+	if (st_invite_check(cfg, t, req))
+		return;
 	c = sb_calloc(1, sizeof(*c));
 	if (!c) {
 		reply_now(t, cfg, 500, none);
@@ -657,12 +664,6 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	c->st = t;
 	c->req = req;
 	txn_set_owner(t, c, B2BUA_TXN_OWNER);
-	if (unsupported(c, t, req)) {
-		c->is_final = true;
-		c->a_status = 420;
-		c->st = NULL;
-		txn_set_owner(t, NULL, 0);
-	}
 	c->a = a = leg_new(c, true);
 	if (!a || keep_info(c, req, in) != 0) {
 		call_fail(c, 500, none, CAUSE_ERROR);
@@ -682,7 +683,13 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	a->has_flow = true;
 	sdp_leg_init(&a->sdp, tp_listener_host(in->listener),
 		     (sb_rand64() >> 2) | 1);
-	if (c->is_final) {
+	/* last use of req before the 420: a final releases the request */
+	if (unsupported(c, t, req)) {
+		c->is_final = true;
+		c->a_status = 420;
+		c->st = NULL;
+		c->req = NULL;
+		txn_set_owner(t, NULL, 0);
 		call_end(c, CAUSE_ERROR, "system", NULL);
 		return;
 	}

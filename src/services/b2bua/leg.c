@@ -60,6 +60,7 @@ void leg_free(struct leg *l)
 		return;
 	b = l->call->b;
 	leg_2xx_acked(l);
+	st_stop(l);
 	if (l->is_in_table)
 		dialog_table_del(&b->dialogs, &l->dlg);
 	if (l->invite_ct)
@@ -187,6 +188,9 @@ void leg_bye(struct leg *l)
 
 	if (l->dlg.state != DIALOG_CONFIRMED)
 		return;
+	/* RFC 3261 13.2.2.4: a 2xx still waiting for our ACK gets it first */
+	if (l->ack_cseq && !l->ack)
+		(void)leg_ack(l, l->ack_cseq, none, none);
 	err = leg_request(l, SIP_METHOD_BYE, 0, none, none, none, NULL, NULL,
 			  NULL);
 	if (err)
@@ -230,12 +234,19 @@ static void on_t2xx(struct wheel_timer *w)
 /* Keep what the 2xx is made of: extra and body. */
 static int keep_2xx(struct leg *l, const struct sip_reply_opts *o)
 {
-	size_t n = o->extra.len + o->body.len + o->content_type.len;
+	size_t n = o->extra.len + o->body.len + o->content_type.len +
+		   o->reason.len;
 	char *p = sb_malloc(n ? n : 1);
 
 	if (!p)
 		return -ENOMEM;
 	l->r2xx = *o;
+	/* the reason phrase may point into the B-leg's response: copy it */
+	memcpy(p + n - o->reason.len, o->reason.p ? o->reason.p : "",
+	       o->reason.len);
+	l->r2xx.reason =
+	    o->reason.p ? slice_make(p + n - o->reason.len, o->reason.len)
+			: none;
 	memcpy(p, o->extra.p ? o->extra.p : "", o->extra.len);
 	l->r2xx.extra = o->extra.p ? slice_make(p, o->extra.len) : none;
 	p += o->extra.len;

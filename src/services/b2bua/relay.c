@@ -88,6 +88,7 @@ static struct slice resp_extra(struct relay *r, struct sip_msg *resp)
 		(void)buf_append(&b->hdrs, "Contact: ", 9);
 		(void)buf_append_slice(&b->hdrs, ct);
 		(void)buf_append(&b->hdrs, "\r\n", 2);
+		st_lines(r->from, true, &b->hdrs);
 	}
 	return buf_error(&b->hdrs) ? none : buf_slice(&b->hdrs);
 }
@@ -131,8 +132,12 @@ static void on_relay_response(void *arg, struct txn *t, int err,
 	}
 	r->ct = NULL;
 	if (resp->status < 300) {
-		if (is_offer_method)
+		if (is_offer_method) {
+			/* a refresh of both legs' sessions (RFC 4028 10) */
 			(void)dialog_refresh_response(&r->to->dlg, resp);
+			st_refreshed(r->from);
+			st_b_answer(r->to, resp);
+		}
 		rc = sdpx_relay(b, r->to, r->from, resp, false, &o.content_type,
 				&o.body);
 		if (rc) {
@@ -284,6 +289,10 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		to->has_invite_out = true;
 	}
 	extra = hdrs_copy(b, c, req, false);
+	if (is_offer_method) {
+		st_lines(to, false, &b->hdrs);
+		extra = buf_slice(&b->hdrs);
+	}
 	err = leg_request(to, req->method, 0, extra, ctype, body,
 			  on_relay_response, r, &r->ct);
 	if (err) {

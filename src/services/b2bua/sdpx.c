@@ -118,6 +118,7 @@ int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 	}
 	*ctype = SL("application/sdp");
 	*body = buf_slice(&b->body);
+	st_keep_sdp(to, *body);
 	return 0;
 }
 
@@ -160,5 +161,6 @@ int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 		return err;
 	*ctype = SL("application/sdp");
 	*body = buf_slice(&b->body);
+	st_keep_sdp(to, *body);
 	return 0;
 }
