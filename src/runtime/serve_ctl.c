@@ -1,6 +1,7 @@
 /* Control commands of a running server: stats, bindings, reload, version. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,7 +216,10 @@ static json_t *stream_json(struct serve *srv, const struct tp_conn_stats *c,
 
 static json_t *live_json(void)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bindings",
+	struct mallinfo2 mi = mallinfo2();
+
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "heap_bytes", (json_int_t)mi.uordblks, "bindings",
 			 (json_int_t)sb_live_get(SB_LIVE_BINDING),
 			 "transactions", (json_int_t)sb_live_get(SB_LIVE_TXN),
 			 "connections", (json_int_t)sb_live_get(SB_LIVE_CONN),

@@ -234,8 +234,8 @@ static void on_t2xx(struct wheel_timer *w)
 /* Keep what the 2xx is made of: extra and body. */
 static int keep_2xx(struct leg *l, const struct sip_reply_opts *o)
 {
-	size_t n = o->extra.len + o->body.len + o->content_type.len +
-		   o->reason.len;
+	size_t n =
+	    o->extra.len + o->body.len + o->content_type.len + o->reason.len;
 	char *p = sb_malloc(n ? n : 1);
 
 	if (!p)
@@ -244,9 +244,9 @@ static int keep_2xx(struct leg *l, const struct sip_reply_opts *o)
 	/* the reason phrase may point into the B-leg's response: copy it */
 	memcpy(p + n - o->reason.len, o->reason.p ? o->reason.p : "",
 	       o->reason.len);
-	l->r2xx.reason =
-	    o->reason.p ? slice_make(p + n - o->reason.len, o->reason.len)
-			: none;
+	l->r2xx.reason = o->reason.p
+			     ? slice_make(p + n - o->reason.len, o->reason.len)
+			     : none;
 	memcpy(p, o->extra.p ? o->extra.p : "", o->extra.len);
 	l->r2xx.extra = o->extra.p ? slice_make(p, o->extra.len) : none;
 	p += o->extra.len;

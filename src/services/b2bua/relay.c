@@ -264,6 +264,11 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		return;
 	}
 	err = sdpx_relay(b, l, to, req, false, &ctype, &body);
+	if (err == -EBUSY && l->oa.state == SDP_OA_REMOTE_OFFER) {
+		/* RFC 3311 5.2: an offer while we owe l an answer: 500 */
+		reply(c, t, 500, none, SL("Retry-After: 1\r\n"));
+		return;
+	}
 	if (err) {
 		if (err == -EBUSY)
 			b->stats.glare++;
