@@ -94,6 +94,20 @@ struct leg {
 	struct txn *refresh_ct;	 /* our refresh in progress */
 	char *last_sdp;		 /* the last SDP we sent on this leg */
 	uint32_t last_sdp_len;
+	/* refer.c */
+	struct leg *other;    /* bridged to (answer, transfers); NULL: see
+				 leg_peer() */
+	bool is_detached;     /* transferred away: its BYE ends only itself */
+	struct refer *refer;  /* the transfer this leg is the new leg of */
+	struct refer *xfer;   /* the transfer this leg asked for */
+	/* prack.c */
+	struct prack_uas *uas; /* A: the caller requires 100rel; else NULL */
+	bool has_rel_answer;   /* A: our answer went in a reliable 1xx;
+				  B: the callee's came in one */
+	bool has_rseq;	       /* B: a reliable 1xx came, rseq is its RSeq */
+	uint32_t rseq;	       /* B: the callee's last RSeq PRACKed */
+	char *rel_sdp;	       /* B: the SDP of that answer (owned) */
+	uint32_t rel_sdp_len;
 };
 
 /* An in-dialog request received on one leg, sent on the other. */
@@ -131,6 +145,10 @@ struct call {
 	char best_reason[64];
 	int64_t start_ms, ring_ms, answer_ms, end_ms; /* unix ms */
 	const char *hangup_by;			      /* static */
+	uint32_t transfers;			      /* REFERs completed */
+	struct refer *refers;	/* transfers in progress */
+	struct refer *xfer;	/* while invite_xfer_leg() starts a leg */
+	struct slice xfer_from, xfer_to;
 	char *info;				      /* CDR strings */
 	bool is_final;		       /* the A INVITE got its final */
 	bool is_ended;		       /* terminated, waiting to be freed */
@@ -261,6 +279,52 @@ void st_lines(const struct leg *l, bool is_response, struct buf *out);
 void st_stop(struct leg *l);
 /* Keep body as the last SDP sent on l (for refreshes). */
 void st_keep_sdp(struct leg *l, struct slice body);
+
+/* invite.c, for transfers: a new leg toward ruri (the first binding of
+ * a user of ours, or a foreign target as proxy.foreign_domains says) with
+ * identity from/to, belonging to transfer r. 0, or the status that says
+ * why none was started. */
+int invite_xfer_leg(struct call *c, struct refer *r,
+		    const struct sip_uri *ruri, struct slice from,
+		    struct slice to);
+
+/* refer.c: transfers (RFC 3515, RFC 3891) */
+/* A REFER received on l (refer: handle). */
+void refer_request(struct leg *l, struct txn *t, struct sip_msg *req);
+/* The new leg's progress, answer or failure. */
+void refer_leg_progress(struct leg *z, struct sip_msg *resp);
+void refer_leg_answered(struct leg *z, struct sip_msg *resp);
+void refer_leg_failed(struct leg *z, uint16_t status, struct slice reason);
+/* The call ends: forget its transfers. */
+void refer_drop_all(struct call *c);
+
+/* prack.c: reliable provisional responses (RFC 3262), per leg */
+struct prack_uas;
+/* The caller's INVITE req on server transaction t: when it requires
+ * 100rel, a's 1xx become reliable. */
+void prack_a_start(struct leg *a, struct txn *t, struct sip_msg *req);
+/* A 1xx to the caller: reliable when it requires 100rel (Require, RSeq,
+ * retransmitted until PRACKed; one waits behind an unacknowledged one),
+ * else sent as it is. */
+void prack_a_send(struct call *c, const struct sip_reply_opts *o);
+/* The caller's 2xx, as leg_reply_2xx: held until the PRACK when an
+ * unacknowledged reliable 1xx carries SDP (RFC 3262 3). */
+int prack_a_reply_2xx(struct leg *a, struct txn *t,
+		      const struct sip_reply_opts *o);
+/* A PRACK received on l: 200 for our unacknowledged 1xx, else 481. */
+void prack_request(struct leg *l, struct txn *t, struct sip_msg *req);
+/* Lines of a B-leg INVITE (Supported: 100rel when it carries an offer). */
+void prack_b_offer(const struct call *c, struct buf *out);
+/* A 1xx (not 100) on B-leg l after dialog_uac_response: a reliable one
+ * is PRACKed and its SDP taken as the answer. False: a retransmission
+ * or one out of order, to drop (RFC 3262 4). */
+bool prack_b_provisional(struct leg *l, struct sip_msg *resp);
+/* The A-leg 2xx body for B-leg l's 2xx resp (sdpx_relay's errors), when
+ * an answer went in a reliable 1xx on either leg. */
+int prack_2xx_body(struct leg *l, struct sip_msg *resp, struct slice *ctype,
+		   struct slice *body);
+/* Stop retransmitting, free what l keeps for reliability. */
+void prack_stop(struct leg *l);
 
 /* relay.c */
 void relay_request(struct leg *l, struct txn *t, struct sip_msg *req);

@@ -161,6 +161,7 @@ static void write_cdr(struct call *c)
 	copy_text(r.a_reason, sizeof(r.a_reason),
 		  slice_cstr(sip_reason_phrase(c->a_status)));
 	copy_text(r.b_reason, sizeof(r.b_reason), slice_cstr(c->best_reason));
+	r.transfers = c->transfers;
 	copy_text(r.hangup_by, sizeof(r.hangup_by),
 		  slice_cstr(c->hangup_by ? c->hangup_by : "system"));
 	log_info("call_end",
@@ -282,6 +283,7 @@ static void call_free(struct call *c)
 	wheel_stop(b->deps.wheel, &c->limit);
 	wheel_stop(b->deps.wheel, &c->reap);
 	relay_drop_all(c, 500);
+	refer_drop_all(c);
 	for (uint32_t i = 0; i < c->nb; i++)
 		leg_free(c->b_legs[i]);
 	leg_free(c->a);

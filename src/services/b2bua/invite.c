@@ -25,8 +25,8 @@ enum {
 
 /* What every message we send advertises (RFC 3261 20.5). */
 static const char allow_line[] =
-    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, "
-    "REFER, NOTIFY\r\n";
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, "
+    "MESSAGE, REFER, NOTIFY\r\n";
 
 static void on_b_response(void *arg, struct txn *t, int err,
 			  struct sip_inmsg *im);
@@ -84,7 +84,7 @@ static void relay_provisional(struct call *c, struct leg *l,
 		call_set_state(c, CALL_RINGING);
 	else if (c->state == CALL_CALLING)
 		call_set_state(c, CALL_PROCEEDING);
-	(void)txn_reply(c->st, &o);
+	prack_a_send(c, &o);
 }
 
 /* --- B-legs -------------------------------------------------------------- */
@@ -105,6 +105,10 @@ static unsigned rank(uint16_t status)
 
 static void b_failed(struct leg *l, uint16_t status, struct slice reason)
 {
+	if (l->refer) {
+		refer_leg_failed(l, status, reason);
+		return;
+	}
 	struct call *c = l->call;
 
 	l->is_done = true;
@@ -163,9 +167,14 @@ static int b_send_to(struct leg *l, const struct sip_flow *dst)
 	o.cseq = l->dlg.local_cseq;
 	o.max_forwards = c->max_forwards;
 	o.routes = l->dlg.route_set;
-	o.extra = hdrs_copy(b, c, c->req, true);
+	if (c->req) {
+		o.extra = hdrs_copy(b, c, c->req, true);
+	} else {
+		buf_reset(&b->hdrs); /* a transfer's leg: nothing to copy */
+	}
 	(void)buf_append(&b->hdrs, allow_line, sizeof(allow_line) - 1);
 	st_b_offer(c, &b->hdrs);
+	prack_b_offer(c, &b->hdrs);
 	if (buf_error(&b->hdrs))
 		return -E2BIG;
 	o.extra = buf_slice(&b->hdrs);
@@ -279,8 +288,16 @@ static void b_start(struct call *c, struct slice target, struct slice path,
 		if (n > 0 && (size_t)n < sizeof(routes))
 			r = slice_make(routes, (size_t)n);
 	}
-	err = hdrs_identity(c, c->req, from, sizeof(from), to, sizeof(to), &f,
-			    &t);
+	if (c->xfer) {
+		/* a transfer's new leg: the identity refer.c chose */
+		f = c->xfer_from;
+		t = c->xfer_to;
+		l->refer = c->xfer;
+		err = 0;
+	} else {
+		err = hdrs_identity(c, c->req, from, sizeof(from), to,
+				    sizeof(to), &f, &t);
+	}
 	if (!err)
 		err = dialog_uac_new(&l->dlg, slice_cstr(call_id),
 				     slice_cstr(tag), f, t, target, r, 1);
@@ -293,8 +310,10 @@ static void b_start(struct call *c, struct slice target, struct slice path,
 	if (!err) {
 		memcpy(l->text, hop.p, hop.len);
 		l->text[hop.len] = '\0';
+		struct sb_limits lim = sb_limits_default();
+
 		err = sip_uri_parse(slice_make(l->text, hop.len), &l->hop,
-				    c->req->limits);
+				    &lim);
 	}
 	if (err) {
 		b_failed(l, err == -ENOMEM ? 500 : 416, none);
@@ -426,6 +445,8 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 	int err;
 
 	c->peer = l;
+	l->other = c->a;
+	c->a->other = l;
 	l->status = resp->status;
 	l->ack_cseq = resp->cseq.num; /* sent with the caller's ACK */
 	for (uint32_t i = 0; i < c->nb; i++) {
@@ -437,7 +458,7 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 		}
 	}
 	wheel_stop(b->deps.wheel, &c->ring);
-	err = sdpx_relay(b, l, c->a, resp, false, &o.content_type, &o.body);
+	err = prack_2xx_body(l, resp, &o.content_type, &o.body);
 	if (err) {
 		log_info("bad_answer", "call=%s error=\"%s\"", c->id,
 			 sb_strerror(err));
@@ -451,7 +472,7 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 		st_a_answer(c->a, c->req, &b->hdrs);
 	o.extra = buf_slice(&b->hdrs);
 	st_b_answer(l, resp);
-	if (!c->st || leg_reply_2xx(c->a, c->st, &o) != 0) {
+	if (!c->st || prack_a_reply_2xx(c->a, c->st, &o) != 0) {
 		(void)leg_ack(l, resp->cseq.num, none, none);
 		call_end(c, CAUSE_ERROR, "system", NULL);
 		return;
@@ -476,6 +497,19 @@ static void on_b_response(void *arg, struct txn *t, int err,
 	struct sip_msg *resp = im ? &im->msg : NULL;
 	uint16_t status;
 
+	if (l->refer && !err && im->msg.status >= 200 && im->msg.status < 300) {
+		/* a transfer's new leg answered: refer.c bridges it */
+		l->invite_ct = NULL;
+		txn_client_detach(t);
+		refer_leg_answered(l, &im->msg);
+		return;
+	}
+	if (l->refer && !err && im->msg.status > 100 && im->msg.status < 200) {
+		(void)dialog_uac_response(&l->dlg, &im->msg);
+		refer_leg_progress(l, &im->msg);
+		return;
+	}
+
 	if (err) {
 		l->invite_ct = NULL;
 		if (!c->is_ended && !l->is_cancelled && b_send(l))
@@ -488,6 +522,8 @@ static void on_b_response(void *arg, struct txn *t, int err,
 		return;
 	if (status < 200) {
 		(void)dialog_uac_response(&l->dlg, resp);
+		if (!prack_b_provisional(l, resp))
+			return; /* RFC 3262 4: a retransmission */
 		if (!c->is_ended && !c->peer)
 			relay_provisional(c, l, resp);
 		return;
@@ -590,21 +626,54 @@ static int keep_info(struct call *c, struct sip_msg *req,
 	return 0;
 }
 
-/* RFC 3261 8.2.2.3: we support no extension a caller may require. */
+/* The option tags a caller may require of us: 100rel (prack.c) and timer
+ * (timer.c). */
+static bool is_supported(struct slice tag)
+{
+	return slice_caseeq_lit(tag, "100rel") ||
+	       slice_caseeq_lit(tag, "timer");
+}
+
+/* RFC 3261 8.2.2.3: 420 listing only the required tags we lack. */
 static bool unsupported(struct call *c, struct txn *t, struct sip_msg *req)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_REQUIRE);
+	const struct sip_token *tok;
 	char extra[256];
-	int n;
+	size_t n = 0;
+	int err;
 
 	if (!h)
 		return false;
-	n = snprintf(extra, sizeof(extra), "Unsupported: %.*s\r\n",
-		     (int)(h->value.len < 200 ? h->value.len : 200),
-		     h->value.p);
+	err = sip_msg_tokens(req, SIP_HDR_REQUIRE, &tok);
+	if (err == -ENOENT)
+		return false;
+	if (err) {
+		n = (size_t)snprintf(
+		    extra, sizeof(extra), "Unsupported: %.*s\r\n",
+		    (int)(h->value.len < 200 ? h->value.len : 200), h->value.p);
+	} else {
+		bool any = false;
+
+		for (; tok; tok = tok->next) {
+			if (is_supported(tok->value))
+				continue;
+			any = true;
+			if (n + tok->value.len + 20 > sizeof(extra))
+				continue; /* listed as far as it fits */
+			n += (size_t)snprintf(
+			    extra + n, sizeof(extra) - n, "%s%.*s",
+			    n ? ", " : "Unsupported: ", SL_ARG(tok->value));
+		}
+		if (!any)
+			return false;
+		if (n)
+			n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+					      "\r\n");
+	}
 	struct sip_reply_opts o = {
 	    .status = 420,
-	    .extra = slice_make(extra, n > 0 ? (size_t)n : 0),
+	    .extra = slice_make(extra, n < sizeof(extra) ? n : 0),
 	    .server = config_user_agent(c->cfg),
 	};
 	(void)txn_reply(t, &o);
@@ -693,6 +762,7 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 		call_end(c, CAUSE_ERROR, "system", NULL);
 		return;
 	}
+	prack_a_start(a, t, req);
 	err = sdpx_parse(req, &c->offer);
 	if (!err && c->offer) {
 		enum sdp_oa_kind kind;
@@ -727,6 +797,53 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	}
 	if (c->nb == 0 && !c->is_ended)
 		call_fail(c, 500, none, CAUSE_ERROR);
+}
+
+int invite_xfer_leg(struct call *c, struct refer *r,
+		    const struct sip_uri *ruri, struct slice from,
+		    struct slice to)
+{
+	const struct config_proxy *cp = config_proxy(c->cfg);
+	uint32_t nb = c->nb;
+
+	c->xfer = r;
+	c->xfer_from = from;
+	c->xfer_to = to;
+	if (proxy_uri_is_local(c->cfg, ruri)) {
+		char aor_buf[LOCATION_AOR_MAX], first[LOOKUP_FIRST];
+		struct location_binding v[1];
+		struct location_time now;
+		struct slice aor;
+		struct arena a;
+		ssize_t n = 0;
+
+		location_time_now(&now);
+		arena_init(&a, first, sizeof(first), 0);
+		if (registrar_aor_from_uri(ruri, aor_buf, sizeof(aor_buf),
+					   &aor) == 0)
+			n = location_lookup(c->b->deps.location, aor,
+					    now.mono_ms, &a, v, 1);
+		if (n == 1) {
+			struct slice hop = v[0].contact;
+
+			if (v[0].path.len && !v[0].use_flow)
+				hop = first_path_uri(v[0].path);
+			b_start(c, v[0].contact, v[0].path, hop,
+				v[0].use_flow ? &v[0].flow : NULL);
+			location_bindings_clear(v, 1);
+		}
+		arena_close(&a);
+	} else if (cp->foreign == CONFIG_FOREIGN_FORWARD) {
+		b_start(c, ruri->raw, none,
+			cp->outbound_proxy ? slice_cstr(cp->outbound_proxy)
+					   : ruri->raw,
+			NULL);
+	} else {
+		c->xfer = NULL;
+		return 403;
+	}
+	c->xfer = NULL;
+	return c->nb > nb ? 0 : 404;
 }
 
 void invite_cancel(struct call *c)

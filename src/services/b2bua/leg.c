@@ -61,6 +61,7 @@ void leg_free(struct leg *l)
 	b = l->call->b;
 	leg_2xx_acked(l);
 	st_stop(l);
+	prack_stop(l);
 	if (l->is_in_table)
 		dialog_table_del(&b->dialogs, &l->dlg);
 	if (l->invite_ct)
@@ -77,6 +78,10 @@ void leg_free(struct leg *l)
 
 struct leg *leg_peer(const struct leg *l)
 {
+	if (l->is_detached)
+		return NULL;
+	if (l->other)
+		return l->other;
 	return l->is_a ? l->call->peer : l->call->a;
 }
 

@@ -194,6 +194,10 @@ static struct leg *target_of(struct leg *l)
 {
 	struct call *c = l->call;
 
+	if (l->is_detached)
+		return NULL;
+	if (l->other)
+		return l->other;
 	if (!l->is_a)
 		return l == c->peer || !c->peer ? c->a : NULL;
 	if (c->peer)
@@ -210,8 +214,8 @@ static void bye(struct leg *l, struct txn *t)
 
 	reply(c, t, 200, none, none);
 	l->dlg.state = DIALOG_TERMINATED;
-	if (!l->is_a && l != c->peer) {
-		/* an early B-leg gave up */
+	if (l->is_detached || (!l->is_a && l != c->peer && !l->other)) {
+		/* an early B-leg gave up, or a transferor leaves */
 		l->is_done = true;
 		return;
 	}
@@ -240,6 +244,10 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		bye(l, t);
 		return;
 	}
+	if (req->method == SIP_METHOD_PRACK) {
+		prack_request(l, t, req); /* RFC 3262: ends on its leg */
+		return;
+	}
 	to = c->is_ended ? NULL : target_of(l);
 	if (!to) {
 		reply(c, t, 481, none, none);
@@ -259,7 +267,12 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		}
 	}
 	if (req->method == SIP_METHOD_REFER &&
-	    config_b2bua(c->cfg)->refer != CONFIG_REFER_PASS) {
+	    config_b2bua(c->cfg)->refer == CONFIG_REFER_HANDLE) {
+		refer_request(l, t, req);
+		return;
+	}
+	if (req->method == SIP_METHOD_REFER &&
+	    config_b2bua(c->cfg)->refer == CONFIG_REFER_REJECT) {
 		reply(c, t, 603, SL("Transfer Declined"), none);
 		return;
 	}
