@@ -269,6 +269,40 @@ static void job_swap(void *arg)
 	sb_free(s);
 }
 
+/* A B2BUA job on another worker (b2bua_deps.post). */
+struct b2bua_job {
+	void (*fn)(struct b2bua *b, void *arg);
+	void *arg;
+	struct wctx *wc;
+};
+
+static void run_b2bua_job(void *p)
+{
+	struct b2bua_job *j = p;
+
+	j->fn(j->wc->b2bua, j->arg);
+	sb_free(j);
+}
+
+static int post_b2bua(void *ctx, unsigned i,
+		      void (*fn)(struct b2bua *b, void *arg), void *arg)
+{
+	struct serve *srv = ctx;
+	struct b2bua_job *j;
+	int rc;
+
+	if (i >= srv->nworkers)
+		return -EINVAL;
+	j = sb_malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	*j = (struct b2bua_job){fn, arg, &srv->wctx[i]};
+	rc = worker_post(srv->wctx[i].w, run_b2bua_job, j);
+	if (rc != 0)
+		sb_free(j);
+	return rc;
+}
+
 /* The worker's resolver (on its loop, which is not running yet) and its
  * proxy, handed to the dispatcher. */
 static int proxy_open(struct wctx *wc)
@@ -306,6 +340,8 @@ static int proxy_open(struct wctx *wc)
 	    .store = wc->srv->store,
 	    .worker = worker_id(wc->w),
 	    .nworkers = wc->srv->nworkers,
+	    .post = post_b2bua,
+	    .post_ctx = wc->srv,
 	};
 	rc = b2bua_new(&bd, wc->cfg, &wc->b2bua);
 	if (rc == 0)

@@ -9,6 +9,8 @@ import sqlite3
 import time
 import uuid
 
+import pytest
+
 from test_b2bua_timer import SDP, Peer, first_line, hdr, reply
 
 CONFIG = """\
@@ -161,3 +163,99 @@ def test_transfer_to_busy_target_keeps_the_call(start_server):
                      2, "BYE"), server)
     bye_b, src = b.recv(is_req("BYE"), 5)
     b.send(reply(bye_b, 200, "OK", "b1"), src)
+
+
+def fnv1a(text):
+    """slice_hash() of src/base/slice.c: the worker of a Call-ID."""
+    h = 2166136261
+    for ch in text.encode():
+        h = ((h ^ ch) * 16777619) & 0xffffffff
+    return h
+
+
+def call_id_on(worker, nworkers=2):
+    while True:
+        cid = uuid.uuid4().hex
+        if fnv1a(cid) % nworkers == worker:
+            return cid
+
+
+def place_call(caller, callee, server, cid, tag, sdp_port):
+    """caller calls callee through the B2BUA; returns (200 to the caller,
+    INVITE the callee got)."""
+    sdp = SDP.format(ip=caller.addr[0], port=sdp_port)
+    frm = "<sip:u%s@example.net>;tag=%s" % (tag, tag)
+    caller.send(in_dialog("sip:x@%s:%d" % callee.addr, caller.addr, frm,
+                          "<sip:x@%s:%d>" % callee.addr, cid, 1, "INVITE",
+                          "Contact: <sip:u@%s:%d>\r\n" % caller.addr, sdp),
+                server)
+    inv, src = callee.recv(is_req("INVITE"), 5)
+    callee.send(reply(inv, 200, "OK", "t" + tag,
+                      "Contact: <sip:x@%s:%d>\r\n" % callee.addr,
+                      SDP.format(ip=callee.addr[0], port=sdp_port + 2)),
+                src)
+    ok, _ = caller.recv(lambda m: first_line(m).startswith("SIP/2.0 200")
+                        and cid in m, 5)
+    caller.send(in_dialog(contact_uri(ok), caller.addr, frm, hdr(ok, "To"),
+                          cid, 1, "ACK"), server)
+    callee.recv(is_req("ACK"), 5)
+    return ok, inv, frm
+
+
+@pytest.mark.parametrize("where", ["same-worker", "other-worker"])
+def test_attended_transfer(start_server, where):
+    srv = start_server(config=CONFIG + "workers: 2\n")
+    server = (srv.host, srv.port)
+    a, b, b2, c = (Peer(srv.host) for _ in range(4))
+    cid1 = call_id_on(0)
+    cid2 = call_id_on(0 if where == "same-worker" else 1)
+    # call 1: A -> B; call 2: B (from its second socket) -> C
+    ok1, inv_b, a_from = place_call(a, b, server, cid1, "a1", 4000)
+    ok2, inv_c, b_from2 = place_call(b2, c, server, cid2, "b2", 6000)
+    our_tag2 = re.search(r";tag=([^;>\s]+)", hdr(ok2, "To")).group(1)
+    # B refers A (in call 1) to its dialog with C (call 2), Replaces
+    # naming B's own dialog with us: to-tag ours, from-tag B's
+    rep = "%s%%3Bto-tag%%3D%s%%3Bfrom-tag%%3Db2" % (cid2, our_tag2)
+    b_cid1, b_from_us = hdr(inv_b, "Call-ID"), hdr(inv_b, "From")
+    b_me = hdr(inv_b, "To") + ";tag=ta1"
+    b.send(in_dialog(contact_uri(inv_b), b.addr, b_me, b_from_us, b_cid1,
+                     1, "REFER",
+                     "Refer-To: <sip:x@%s:%d?Replaces=%s>\r\n" % (
+                         c.addr + (rep,))), server)
+    r202, _ = b.recv(lambda m: first_line(m).startswith("SIP/2.0 2") and
+                     "REFER" in hdr(m, "CSeq"), 5)
+    assert first_line(r202).startswith("SIP/2.0 202"), r202
+    # C gets an INVITE replacing its dialog with us (its own tags)
+    inv_x, src_c = c.recv(is_req("INVITE"), 5)
+    rep_c = hdr(inv_x, "Replaces")
+    c_cid, c_tag_ours = hdr(inv_c, "Call-ID"), re.search(
+        r";tag=([^;>\s]+)", hdr(inv_c, "From")).group(1)
+    assert rep_c == "%s;to-tag=tb2;from-tag=%s" % (c_cid, c_tag_ours), \
+        inv_x
+    assert cid2 not in inv_x and "%s:%d" % b2.addr not in inv_x, inv_x
+    c.send(reply(inv_x, 200, "OK", "c9",
+                 "Contact: <sip:x@%s:%d>\r\n" % c.addr,
+                 SDP.format(ip=c.addr[0], port=7000)), src_c)
+    reinv, src_a = a.recv(is_req("INVITE"), 5)
+    assert "m=audio 7000" in reinv, reinv
+    a.send(reply(reinv, 200, "OK", "a1",
+                 "Contact: <sip:u@%s:%d>\r\n" % a.addr,
+                 SDP.format(ip=a.addr[0], port=4000)), src_a)
+    a.recv(is_req("ACK"), 5)
+    ack_x, _ = c.recv(is_req("ACK"), 5)
+    assert "m=audio 4000" in ack_x, ack_x
+    b.recv(lambda m: m.startswith("NOTIFY ") and "200 OK" in m, 5)
+    # C ends the replaced dialog: B's call 2 leg is ended by us
+    c.send(in_dialog("sip:%s:%d" % server, c.addr, hdr(inv_c, "To") +
+                     ";tag=tb2", hdr(inv_c, "From"), c_cid, 1, "BYE"),
+           server)
+    bye_b2, src = b2.recv(is_req("BYE"), 5)
+    b2.send(reply(bye_b2, 200, "OK", "x"), src)
+    # B leaves call 1; A and C talk until A hangs up
+    b.send(in_dialog(contact_uri(inv_b), b.addr, b_me, b_from_us, b_cid1,
+                     2, "BYE"), server)
+    a.send(in_dialog(contact_uri(ok1), a.addr, a_from, hdr(ok1, "To"),
+                     cid1, 2, "BYE"), server)
+    bye_c, src_c = c.recv(lambda m: m.startswith("BYE ") and
+                          hdr(m, "Call-ID") == hdr(inv_x, "Call-ID"), 5)
+    c.send(reply(bye_c, 200, "OK", "c9"), src_c)

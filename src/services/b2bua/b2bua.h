@@ -35,7 +35,8 @@ struct store;
  *               BYE from either side ends both; re-INVITE, UPDATE, INFO,
  *               OPTIONS, MESSAGE, NOTIFY and REFER (refer: pass) are
  *               relayed with their responses; glare gets 491 (RFC 3261
- *               14.2);
+ *               14.2); reliable 1xx (RFC 3262) per leg: each side's
+ *               PRACK is answered on its own leg, never relayed;
  *   timers      ring timeout (408, cancel), the caller's ACK (64*T1, then
  *               BYE both), maximum call duration;
  *   records     one CDR per call to the store (and CSV when configured).
@@ -53,6 +54,15 @@ struct b2bua_deps {
 	txn_send_fn send;	   /* ACKs (no transaction); NULL = tp_send */
 	unsigned worker;	   /* this worker's index */
 	unsigned nworkers;	   /* Call-IDs we mint hash to `worker` */
+	/*
+	 * Run fn(b, arg) on worker i's thread with that worker's B2BUA (b
+	 * NULL when it is gone: fn must then free arg). Returns 0 or an
+	 * error (fn never runs). NULL: a single worker. How calls on two
+	 * workers meet (attended transfer) without sharing state.
+	 */
+	int (*post)(void *ctx, unsigned i,
+		    void (*fn)(struct b2bua *b, void *arg), void *arg);
+	void *post_ctx;
 };
 
 /* Counters of one worker's B2BUA (worker thread only). */

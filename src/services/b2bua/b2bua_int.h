@@ -287,10 +287,17 @@ void st_keep_sdp(struct leg *l, struct slice body);
 int invite_xfer_leg(struct call *c, struct refer *r,
 		    const struct sip_uri *ruri, struct slice from,
 		    struct slice to);
+/* The same toward a known target: Request-URI target, sent to hop (a
+ * URI) or through flow (when not NULL). */
+int invite_xfer_leg_to(struct call *c, struct refer *r, struct slice target,
+		       struct slice hop, const struct sip_flow *flow,
+		       struct slice from, struct slice to);
 
 /* refer.c: transfers (RFC 3515, RFC 3891) */
 /* A REFER received on l (refer: handle). */
 void refer_request(struct leg *l, struct txn *t, struct sip_msg *req);
+/* Extra lines of the new leg's INVITE (Replaces). */
+void refer_lines(const struct leg *z, struct buf *out);
 /* The new leg's progress, answer or failure. */
 void refer_leg_progress(struct leg *z, struct sip_msg *resp);
 void refer_leg_answered(struct leg *z, struct sip_msg *resp);

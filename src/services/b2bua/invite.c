@@ -171,6 +171,7 @@ static int b_send_to(struct leg *l, const struct sip_flow *dst)
 		o.extra = hdrs_copy(b, c, c->req, true);
 	} else {
 		buf_reset(&b->hdrs); /* a transfer's leg: nothing to copy */
+		refer_lines(l, &b->hdrs);
 	}
 	(void)buf_append(&b->hdrs, allow_line, sizeof(allow_line) - 1);
 	st_b_offer(c, &b->hdrs);
@@ -844,6 +845,20 @@ int invite_xfer_leg(struct call *c, struct refer *r,
 	}
 	c->xfer = NULL;
 	return c->nb > nb ? 0 : 404;
+}
+
+int invite_xfer_leg_to(struct call *c, struct refer *r, struct slice target,
+		       struct slice hop, const struct sip_flow *flow,
+		       struct slice from, struct slice to)
+{
+	uint32_t nb = c->nb;
+
+	c->xfer = r;
+	c->xfer_from = from;
+	c->xfer_to = to;
+	b_start(c, target, none, hop, flow);
+	c->xfer = NULL;
+	return c->nb > nb ? 0 : 500;
 }
 
 void invite_cancel(struct call *c)

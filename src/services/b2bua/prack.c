@@ -164,6 +164,13 @@ static void on_rel(struct wheel_timer *w)
 
 	if (!u->is_unacked || (c->is_final && !u->final_2xx.is_set))
 		return; /* the INVITE got its final elsewhere */
+	if (c->is_ended) {
+		/* ended while its 2xx waited: the INVITE still needs a final */
+		u->is_unacked = false;
+		kept_clear(&u->final_2xx);
+		reply(c, u->st, 500);
+		return;
+	}
 	u->elapsed_ms += u->interval_ms;
 	if (u->elapsed_ms >= wait) {
 		/* RFC 3262 3: no PRACK in 64*T1: reject the INVITE (5xx) */
@@ -288,8 +295,9 @@ void prack_request(struct leg *l, struct txn *t, struct sip_msg *req)
 	uint32_t rseq, cseq;
 	int err;
 
-	if (!u || !u->is_unacked || rack_of(req, &rseq, &cseq) != 0 ||
-	    rseq != u->rseq || cseq != u->invite_cseq) {
+	if (!u || !u->is_unacked || c->is_ended ||
+	    rack_of(req, &rseq, &cseq) != 0 || rseq != u->rseq ||
+	    cseq != u->invite_cseq) {
 		/* RFC 3262 3: a PRACK matching no unacknowledged 1xx */
 		reply(c, t, 481);
 		return;

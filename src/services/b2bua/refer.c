@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "runtime/config.h"
+#include "sip/msg/params.h"
 #include "services/b2bua/b2bua_int.h"
 
 #define LOG_MODULE "b2bua"
@@ -26,6 +27,8 @@ enum {
  * NOTIFYs with message/sipfrag bodies (RFC 3515 2.4.5) and leaves with
  * its BYE.
  */
+struct xq;
+
 struct refer {
 	struct refer *next; /* the call's transfers */
 	struct call *call;
@@ -33,6 +36,33 @@ struct refer {
 	struct txn *reinv_ct; /* the re-INVITE to y */
 	struct wheel_timer ring;
 	uint16_t notified; /* last status told to x */
+	struct xq *q;	   /* attended: the lookup of the replaced dialog */
+	char *replaces;	   /* attended: the Replaces line for the target */
+};
+
+enum {
+	XQ_ID_MAX = 256,  /* bytes of a Call-ID or tag in a Replaces */
+	XQ_URI_MAX = 512, /* bytes of the target's URI and next hop */
+	XQ_LINE_MAX = 900 /* bytes of the Replaces line we send */
+};
+
+/*
+ * Attended transfer (RFC 3891): the REFER's Replaces names the
+ * transferor's dialog with us in another call, which may live on another
+ * worker (its Call-ID picks it). The owner is asked by message for the
+ * other party of that call (where it is, and its dialog's identifiers);
+ * the answer comes back by message. Nothing is shared between workers.
+ */
+struct xq {
+	struct refer *r; /* the asking worker's; NULL once it gave up */
+	unsigned from;	 /* the asking worker */
+	char cid[XQ_ID_MAX + 1], to_tag[XQ_ID_MAX + 1], from_tag[XQ_ID_MAX + 1];
+	/* the answer */
+	uint16_t status; /* 0: found */
+	char target[XQ_URI_MAX + 1], hop[XQ_URI_MAX + 1];
+	char line[XQ_LINE_MAX + 1]; /* "Replaces: ...\r\n" for the target */
+	struct sip_flow flow;	    /* counted */
+	bool has_flow;
 };
 
 static void done(struct refer *r)
@@ -51,6 +81,9 @@ static void done(struct refer *r)
 		r->x->xfer = NULL;
 	if (r->z && r->z->refer == r)
 		r->z->refer = NULL;
+	if (r->q)
+		r->q->r = NULL; /* its answer will find nobody */
+	sb_free(r->replaces);
 	if (r->call->state == CALL_TRANSFERRING)
 		r->call->state = CALL_ANSWERED;
 	sb_free(r);
@@ -106,10 +139,255 @@ static void on_ring(struct wheel_timer *w)
 {
 	struct refer *r = refer_of_ring(w);
 
+	if (!r->z) {
+		fail(r, 408, none); /* the lookup never came back */
+		return;
+	}
 	if (r->z && r->z->invite_ct && !r->z->is_cancelled) {
 		r->z->is_cancelled = true;
 		(void)txn_client_cancel(r->z->invite_ct);
 	}
+}
+
+/* --- attended transfer ---------------------------------------------------- */
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* The URI header `name`'s value, %-decoded into out. */
+static bool uri_header(struct slice headers, const char *name, char *out,
+		       size_t cap)
+{
+	size_t nl = strlen(name), i = 0;
+
+	while (i < headers.len) {
+		size_t end = i;
+
+		while (end < headers.len && headers.p[end] != '&')
+			end++;
+		if (end - i > nl && headers.p[i + nl] == '=' &&
+		    slice_caseeq(slice_make(headers.p + i, nl),
+				 slice_cstr(name))) {
+			size_t o = 0;
+
+			for (size_t k = i + nl + 1; k < end; k++) {
+				int v = headers.p[k];
+
+				if (v == '%' && k + 2 < end &&
+				    unhex(headers.p[k + 1]) >= 0 &&
+				    unhex(headers.p[k + 2]) >= 0) {
+					v = unhex(headers.p[k + 1]) * 16 +
+					    unhex(headers.p[k + 2]);
+					k += 2;
+				}
+				if (o + 1 >= cap || v < 0x20 || v == 0x7f)
+					return false;
+				out[o++] = (char)v;
+			}
+			out[o] = '\0';
+			return o > 0;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+/* "callid;to-tag=T;from-tag=F" (RFC 3891 6.1) into q. */
+static bool replaces_parse(const char *v, struct xq *q)
+{
+	const char *semi = strchr(v, ';');
+	struct slice params, to, from;
+
+	if (!semi || (size_t)(semi - v) > XQ_ID_MAX || semi == v)
+		return false;
+	memcpy(q->cid, v, (size_t)(semi - v));
+	q->cid[semi - v] = '\0';
+	params = slice_cstr(semi + 1);
+	if (sip_params_get(params, "to-tag", &to) != 0 || !to.p ||
+	    sip_params_get(params, "from-tag", &from) != 0 || !from.p ||
+	    !to.len || !from.len || to.len > XQ_ID_MAX || from.len > XQ_ID_MAX)
+		return false;
+	memcpy(q->to_tag, to.p, to.len);
+	q->to_tag[to.len] = '\0';
+	memcpy(q->from_tag, from.p, from.len);
+	q->from_tag[from.len] = '\0';
+	return true;
+}
+
+/* On the owner of the replaced dialog: who is on its other side. */
+static void lookup(struct b2bua *b, struct xq *q)
+{
+	struct slice cid = slice_cstr(q->cid);
+	struct dialog *d;
+	struct leg *l2, *w;
+	struct sip_uri hop;
+	int n;
+
+	/* the transferor names our tag as the to-tag (its remote tag) */
+	d = dialog_table_find(&b->dialogs, cid, slice_cstr(q->to_tag));
+	if (!d)
+		d = dialog_table_find(&b->dialogs, cid,
+				      slice_cstr(q->from_tag));
+	l2 = (struct leg *)d;
+	w = l2 ? leg_peer(l2) : NULL;
+	if (!w || w->dlg.state != DIALOG_CONFIRMED ||
+	    l2->dlg.state != DIALOG_CONFIRMED || l2->call->is_ended) {
+		q->status = 481; /* RFC 3891 3: no such dialog */
+		return;
+	}
+	if (dialog_next_hop(&w->dlg, &hop) != 0 ||
+	    w->dlg.remote_target.len > XQ_URI_MAX || hop.raw.len > XQ_URI_MAX) {
+		q->status = 500;
+		return;
+	}
+	memcpy(q->target, w->dlg.remote_target.p, w->dlg.remote_target.len);
+	q->target[w->dlg.remote_target.len] = '\0';
+	memcpy(q->hop, hop.raw.p, hop.raw.len);
+	q->hop[hop.raw.len] = '\0';
+	/* RFC 3891 3: tags as the target sees them (to-tag: its own) */
+	n = snprintf(q->line, sizeof(q->line),
+		     "Replaces: %.*s;to-tag=%.*s;from-tag=%.*s\r\n",
+		     SL_ARG(w->dlg.call_id), SL_ARG(w->dlg.remote_tag),
+		     SL_ARG(w->dlg.local_tag));
+	if (n < 0 || (size_t)n >= sizeof(q->line)) {
+		q->status = 500;
+		return;
+	}
+	if (w->has_flow && !w->is_flow_fallback) {
+		tp_flow_copy(&q->flow, &w->flow);
+		q->has_flow = true;
+	}
+	q->status = 0;
+}
+
+static void xq_free(struct xq *q)
+{
+	tp_flow_clear(&q->flow);
+	sb_free(q);
+}
+
+/* Back on the asking worker: call the other party with Replaces. */
+static void resume(struct refer *r, struct xq *q)
+{
+	struct call *c = r->call;
+	char to[XQ_URI_MAX + 3];
+	int rc;
+
+	r->q = NULL;
+	if (q->status) {
+		fail(r, q->status, none);
+		return;
+	}
+	r->replaces = sb_malloc(strlen(q->line) + 1);
+	if (!r->replaces) {
+		fail(r, 500, none);
+		return;
+	}
+	strcpy(r->replaces, q->line);
+	snprintf(to, sizeof(to), "<%s>", q->target);
+	rc = invite_xfer_leg_to(c, r, slice_cstr(q->target), slice_cstr(q->hop),
+				q->has_flow ? &q->flow : NULL,
+				r->y->dlg.remote_uri, slice_cstr(to));
+	if (rc) {
+		fail(r, (uint16_t)rc, none);
+		return;
+	}
+	if (r->x->xfer != r)
+		return; /* the leg failed while starting: r is gone */
+	r->z = c->b_legs[c->nb - 1];
+}
+
+static void on_answer(struct b2bua *b, void *arg)
+{
+	struct xq *q = arg;
+
+	if (b && q->r)
+		resume(q->r, q);
+	xq_free(q);
+}
+
+static void on_lookup(struct b2bua *b, void *arg)
+{
+	struct xq *q = arg;
+
+	if (b)
+		lookup(b, q);
+	else
+		q->status = 503;
+	if (!b || b->deps.post(b->deps.post_ctx, q->from, on_answer, q) != 0)
+		xq_free(q); /* the asker times out (on_ring) */
+}
+
+static void attended(struct leg *x, struct leg *y, struct txn *t,
+		     const struct sip_nameaddr *rt)
+{
+	struct call *c = x->call;
+	struct b2bua *b = c->b;
+	struct sip_reply_opts o = {.server = config_user_agent(c->cfg)};
+	char v[3 * XQ_ID_MAX + 32];
+	struct refer *r;
+	struct xq *q = sb_calloc(1, sizeof(*q));
+	unsigned owner;
+
+	if (!q || !uri_header(rt->uri.headers, "Replaces", v, sizeof(v)) ||
+	    !replaces_parse(v, q)) {
+		sb_free(q);
+		o.status = q ? 400 : 500;
+		o.reason = q ? SL("Bad Replaces") : none;
+		(void)txn_reply(t, &o);
+		return;
+	}
+	r = sb_calloc(1, sizeof(*r));
+	if (!r) {
+		sb_free(q);
+		o.status = 500;
+		(void)txn_reply(t, &o);
+		return;
+	}
+	r->call = c;
+	r->x = x;
+	r->y = y;
+	r->next = c->refers;
+	c->refers = r;
+	x->xfer = r;
+	r->q = q;
+	q->r = r;
+	q->from = b->deps.worker;
+	wheel_timer_init(&r->ring, on_ring);
+	wheel_start(b->deps.wheel, &r->ring, XFER_RING_MS);
+	call_set_state(c, CALL_TRANSFERRING);
+	log_info("transfer", "call=%s by=%s attended=yes", c->id,
+		 x->is_a ? "caller" : "callee");
+	/* RFC 3515 2.4.2: accepted; the outcome comes in NOTIFYs */
+	o.status = 202;
+	(void)txn_reply(t, &o);
+	notify(r, 100, none, false);
+	owner = b->deps.nworkers > 1
+		    ? slice_hash(slice_cstr(q->cid)) % b->deps.nworkers
+		    : b->deps.worker;
+	if (owner == b->deps.worker || !b->deps.post) {
+		lookup(b, q);
+		resume(r, q);
+		xq_free(q);
+		return;
+	}
+	/* the other call lives on another worker: ask it */
+	if (b->deps.post(b->deps.post_ctx, owner, on_lookup, q) != 0) {
+		r->q = NULL;
+		xq_free(q);
+		fail(r, 503, none);
+	}
+}
+
+void refer_lines(const struct leg *z, struct buf *out)
+{
+	if (z->refer && z->refer->replaces)
+		(void)buf_append_str(out, z->refer->replaces);
 }
 
 void refer_request(struct leg *x, struct txn *t, struct sip_msg *req)
@@ -137,10 +415,7 @@ void refer_request(struct leg *x, struct txn *t, struct sip_msg *req)
 		return;
 	}
 	if (rt->uri.headers.len) {
-		/* Replaces (attended transfer) and other embedded headers */
-		o.status = 501;
-		o.reason = SL("Attended Transfer Not Supported");
-		(void)txn_reply(t, &o);
+		attended(x, y, t, rt);
 		return;
 	}
 	n = snprintf(to, sizeof(to), "<%.*s>", SL_ARG(rt->uri.raw));
