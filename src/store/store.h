@@ -145,7 +145,7 @@ struct store_cdr {
 	int64_t ring_ms;		    /* first 180/183 */
 	int64_t answer_ms;		    /* 2xx */
 	int64_t end_ms;			    /* terminated */
-	uint32_t duration_s;		    /* end - start, rounded down */
+	uint32_t duration_s;		    /* end - start, rounded up */
 	uint32_t billsec;		    /* end - answer, rounded up */
 	char disposition[16]; /* answered, busy, no-answer, rejected,
 				 cancelled, failed */

@@ -143,6 +143,7 @@ struct call {
 	uint16_t a_status;	  /* final sent to the caller */
 	uint16_t best_status;	  /* best B-leg final so far */
 	char best_reason[64];
+	char *best_extra;	  /* its headers for the caller, or NULL */
 	int64_t start_ms, ring_ms, answer_ms, end_ms; /* unix ms */
 	const char *hangup_by;			      /* static */
 	uint32_t transfers;			      /* REFERs completed */

@@ -149,7 +149,7 @@ static void write_cdr(struct call *c)
 	r.ring_ms = c->ring_ms;
 	r.answer_ms = c->answer_ms;
 	r.end_ms = c->end_ms;
-	r.duration_s = (uint32_t)((c->end_ms - c->start_ms) / 1000);
+	r.duration_s = (uint32_t)((c->end_ms - c->start_ms + 999) / 1000);
 	if (c->answer_ms)
 		r.billsec = (uint32_t)((c->end_ms - c->answer_ms + 999) / 1000);
 	copy_text(r.disposition, sizeof(r.disposition),
@@ -202,6 +202,9 @@ static void reply_a(struct call *c, uint16_t status, struct slice reason)
 	    .reason = reason,
 	    .to_tag = c->a->dlg.local_tag,
 	    .server = config_user_agent(c->cfg),
+	    .extra = status == c->best_status && c->best_extra
+			 ? slice_cstr(c->best_extra)
+			 : none,
 	};
 
 	if (!c->st || c->is_final)
@@ -290,6 +293,7 @@ static void call_free(struct call *c)
 	if (c->st)
 		txn_set_owner(c->st, NULL, 0);
 	sb_free(c->info);
+	sb_free(c->best_extra);
 	b->stats.alive--;
 	sb_free(c);
 }

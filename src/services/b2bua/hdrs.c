@@ -9,6 +9,10 @@
 
 #define LOG_MODULE "b2bua"
 
+enum {
+	HDRS_NAMEADDR_MAX = 512 /* bytes of an asserted identity we build */
+};
+
 /* Headers a relayed request needs to mean the same thing (RFC 3265,
  * RFC 3515, RFC 6086), copied whatever the whitelist says. */
 static bool is_protocol(const struct sip_hdr *h)
@@ -99,6 +103,48 @@ static void add_line(struct buf *out, struct slice name, struct slice value)
 	(void)buf_append(out, "\r\n", 2);
 }
 
+/* A name-addr for na with its user and display replaced (below). */
+static int print_nameaddr(char *out, size_t cap, const struct sip_nameaddr *na,
+			  const char *user, const char *display);
+
+static bool has_pai_rule(const struct config_hdr_rules *r)
+{
+	return r && (r->pai_user || r->pai_display);
+}
+
+/*
+ * The route's asserted identity (pai_user, pai_display): the caller's
+ * first sip/sips P-Asserted-Identity rewritten, else its From rewritten,
+ * as the one P-Asserted-Identity of the B-leg (RFC 3325 9.1: one sip URI).
+ * Not when the route removes the header.
+ */
+static void add_pai(struct buf *out, const struct config_hdr_rules *r,
+		    struct sip_msg *m)
+{
+	static const struct sip_hdr pai = {
+	    .id = SIP_HDR_P_ASSERTED_IDENTITY,
+	    .name = {"P-Asserted-Identity", sizeof("P-Asserted-Identity") - 1},
+	};
+	const struct sip_nameaddr *na = NULL, *v;
+	char line[HDRS_NAMEADDR_MAX];
+	int n;
+
+	if (in_list(r->remove, r->nremove, &pai))
+		return;
+	if (sip_msg_nameaddrs(m, SIP_HDR_P_ASSERTED_IDENTITY, &v) == 0)
+		for (; v && !na; v = v->next)
+			if (v->uri.scheme == SIP_URI_SIP ||
+			    v->uri.scheme == SIP_URI_SIPS)
+				na = v;
+	if (!na)
+		na = m->from;
+	if (!na)
+		return;
+	n = print_nameaddr(line, sizeof(line), na, r->pai_user, r->pai_display);
+	if (n > 0)
+		add_line(out, pai.name, slice_make(line, (size_t)n));
+}
+
 struct slice hdrs_copy(struct b2bua *b, const struct call *c, struct sip_msg *m,
 		       bool is_initial)
 {
@@ -126,8 +172,14 @@ struct slice hdrs_copy(struct b2bua *b, const struct call *c, struct sip_msg *m,
 		if (is_private && (h->id == SIP_HDR_P_ASSERTED_IDENTITY ||
 				   h->id == SIP_HDR_P_PREFERRED_IDENTITY))
 			continue;
+		/* the route's identity stands in for the caller's */
+		if (is_initial && has_pai_rule(r) &&
+		    h->id == SIP_HDR_P_ASSERTED_IDENTITY)
+			continue;
 		add_line(out, h->name, h->value);
 	}
+	if (is_initial && has_pai_rule(r) && !is_private)
+		add_pai(out, r, m);
 	if (r) {
 		for (size_t i = 0; i < r->nreplace; i++) {
 			const char *colon = strchr(r->replace[i], ':');

@@ -103,7 +103,26 @@ static unsigned rank(uint16_t status)
 	return status >= 600 ? 0 : status / 100;
 }
 
-static void b_failed(struct leg *l, uint16_t status, struct slice reason)
+/* The headers of the best final so far that cross to the caller (the
+ * whitelist: Retry-After, Warning, Reason, a shown Server ...). */
+static void keep_best_extra(struct call *c, struct sip_msg *resp)
+{
+	struct slice x =
+	    resp ? hdrs_copy(c->b, c, resp, false) : (struct slice){NULL, 0};
+
+	sb_free(c->best_extra);
+	c->best_extra = NULL;
+	if (!x.len)
+		return;
+	c->best_extra = sb_malloc(x.len + 1);
+	if (c->best_extra) {
+		memcpy(c->best_extra, x.p, x.len);
+		c->best_extra[x.len] = '\0';
+	}
+}
+
+static void b_failed(struct leg *l, uint16_t status, struct slice reason,
+		     struct sip_msg *resp)
 {
 	if (l->refer) {
 		refer_leg_failed(l, status, reason);
@@ -121,6 +140,7 @@ static void b_failed(struct leg *l, uint16_t status, struct slice reason)
 		c->best_status = status;
 		memcpy(c->best_reason, reason.p ? reason.p : "", n);
 		c->best_reason[n] = '\0';
+		keep_best_extra(c, resp);
 	}
 	if (c->is_ended || c->peer) {
 		call_maybe_free(c);
@@ -245,19 +265,19 @@ static void on_resolved(void *arg, int err, const struct resolve_target *v,
 		return;
 	}
 	if (err || n == 0) {
-		b_failed(l, 503, SL("Name Not Resolved"));
+		b_failed(l, 503, SL("Name Not Resolved"), NULL);
 		return;
 	}
 	n = n > RESOLVE_TARGETS_MAX ? RESOLVE_TARGETS_MAX : n;
 	l->targets = sb_malloc(n * sizeof(*v));
 	if (!l->targets) {
-		b_failed(l, 500, none);
+		b_failed(l, 500, none, NULL);
 		return;
 	}
 	memcpy(l->targets, v, n * sizeof(*v));
 	l->ntargets = (uint8_t)n;
 	if (!b_send(l))
-		b_failed(l, 503, none);
+		b_failed(l, 503, none, NULL);
 }
 
 /* Start a B-leg toward target (the Request-URI), by hop (a URI, or the
@@ -313,11 +333,11 @@ static void b_start(struct call *c, struct slice target, struct slice path,
 		l->text[hop.len] = '\0';
 		struct sb_limits lim = sb_limits_default();
 
-		err = sip_uri_parse(slice_make(l->text, hop.len), &l->hop,
-				    &lim);
+		err =
+		    sip_uri_parse(slice_make(l->text, hop.len), &l->hop, &lim);
 	}
 	if (err) {
-		b_failed(l, err == -ENOMEM ? 500 : 416, none);
+		b_failed(l, err == -ENOMEM ? 500 : 416, none, NULL);
 		return;
 	}
 	if (flow) {
@@ -334,11 +354,11 @@ static void b_start(struct call *c, struct slice target, struct slice path,
 				&l->dns) == 0) {
 		return;
 	} else {
-		b_failed(l, err == -EINVAL ? 416 : 503, none);
+		b_failed(l, err == -EINVAL ? 416 : 503, none, NULL);
 		return;
 	}
 	if (!b_send(l))
-		b_failed(l, 503, none);
+		b_failed(l, 503, none, NULL);
 }
 
 static struct slice first_path_uri(struct slice path)
@@ -515,7 +535,7 @@ static void on_b_response(void *arg, struct txn *t, int err,
 		l->invite_ct = NULL;
 		if (!c->is_ended && !l->is_cancelled && b_send(l))
 			return; /* the next target (RFC 3263 4.3) */
-		b_failed(l, err == -ETIMEDOUT ? 408 : 503, none);
+		b_failed(l, err == -ETIMEDOUT ? 408 : 503, none, NULL);
 		return;
 	}
 	status = resp->status;
@@ -544,7 +564,7 @@ static void on_b_response(void *arg, struct txn *t, int err,
 	}
 	if (status == 503 && !c->is_ended && !l->is_cancelled && b_send(l))
 		return; /* RFC 3263 4.3: 503 tries the next target */
-	b_failed(l, status, resp->reason);
+	b_failed(l, status, resp->reason, resp);
 }
 
 void invite_stray_2xx(struct leg *l, struct sip_inmsg *im)
@@ -704,8 +724,9 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	uint32_t ring;
 	int err;
 
-	/* RFC 3261 16.3 step 3, carried across: a loop through us ends */
-	if (sip_msg_max_forwards(req, &mf) == 0 && mf == 0) {
+	/* RFC 3261 16.3 step 3, carried across: a B-leg needs at least 1
+	 * (a request we build never carries 0), so a loop ends here */
+	if (sip_msg_max_forwards(req, &mf) == 0 && mf <= 1) {
 		reply_now(t, cfg, 483, none);
 		return;
 	}
@@ -800,9 +821,8 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 		call_fail(c, 500, none, CAUSE_ERROR);
 }
 
-int invite_xfer_leg(struct call *c, struct refer *r,
-		    const struct sip_uri *ruri, struct slice from,
-		    struct slice to)
+int invite_xfer_leg(struct call *c, struct refer *r, const struct sip_uri *ruri,
+		    struct slice from, struct slice to)
 {
 	const struct config_proxy *cp = config_proxy(c->cfg);
 	uint32_t nb = c->nb;

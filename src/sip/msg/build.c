@@ -303,6 +303,23 @@ static int finish(struct buf *out, size_t start)
 	return err;
 }
 
+/* extra (raw lines) already has a header called name: it wins. */
+static bool extra_has(struct slice extra, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i + n < extra.len;) {
+		if (extra.p[i + n] == ':' &&
+		    slice_caseeq(slice_make(extra.p + i, n),
+				 slice_make(name, n)))
+			return true;
+		while (i < extra.len && extra.p[i] != '\n')
+			i++;
+		i++;
+	}
+	return false;
+}
+
 int sip_reply_build(struct buf *out, const struct sip_msg *req,
 		    const struct sip_reply_opts *o)
 {
@@ -349,7 +366,8 @@ int sip_reply_build(struct buf *out, const struct sip_msg *req,
 	}
 	if (o->extra.p)
 		buf_append_slice(out, o->extra);
-	append_hdr(out, "Server", o->server);
+	if (!extra_has(o->extra, "Server"))
+		append_hdr(out, "Server", o->server);
 	append_tail(out, o->content_type, o->body);
 	return finish(out, start);
 }
@@ -444,7 +462,8 @@ int sip_request_build(struct buf *out, const struct sip_request_opts *o)
 		buf_append_slice(out, o->routes);
 	if (o->extra.p)
 		buf_append_slice(out, o->extra);
-	append_hdr(out, "User-Agent", o->user_agent);
+	if (!extra_has(o->extra, "User-Agent"))
+		append_hdr(out, "User-Agent", o->user_agent);
 	append_tail(out, o->content_type, o->body);
 	return finish(out, start);
 }

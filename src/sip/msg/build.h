@@ -20,7 +20,8 @@ struct sip_reply_opts {
 	struct slice extra;	    /* raw header lines */
 	struct slice content_type;  /* needed when body is set */
 	struct slice body;
-	struct slice server;	    /* Server header value */
+	struct slice server;	    /* Server header value; left out when
+				       extra has a Server line */
 	struct slice via_params;    /* appended to the top Via value, e.g.
 				       ";received=192.0.2.1;rport=5070" */
 };
@@ -62,7 +63,7 @@ struct sip_request_opts {
 	struct slice extra;	     /* raw header lines */
 	struct slice content_type;
 	struct slice body;
-	struct slice user_agent;
+	struct slice user_agent;     /* left out when extra has one */
 };
 
 /*
