@@ -258,6 +258,27 @@ int hdrs_identity(const struct call *c, struct sip_msg *m, char *from,
 
 /* invite.c */
 void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req);
+/* The responses to a B-leg INVITE (the client transaction's callback). */
+void invite_b_response(void *arg, struct txn *t, int err,
+		       struct sip_inmsg *im);
+
+/* bleg.c: where a call goes and the B-leg INVITEs */
+/* What every message we send advertises (RFC 3261 20.5). */
+extern const char b2bua_allow[];
+/* A B-leg toward target (the Request-URI), sent to hop (a URI) or
+ * through flow (a registered one, may be NULL), path its first routes. */
+void bleg_start(struct call *c, struct slice target, struct slice path,
+		struct slice hop, const struct sip_flow *flow);
+/* Every live binding of a user of ours, a B-leg each (RFC 3261 16.5);
+ * false when it answered the caller (404, 480). */
+bool bleg_location(struct call *c, const struct sip_uri *ru);
+/* Send l's INVITE to its flow or next resolved target; false when none
+ * is left. */
+bool bleg_send(struct leg *l);
+/* l failed with status (resp: the response, may be NULL): the best final
+ * so far is kept; the caller hears it once every B-leg is done. */
+void bleg_failed(struct leg *l, uint16_t status, struct slice reason,
+		 struct sip_msg *resp);
 void invite_cancel(struct call *c);
 /* A 2xx (retransmission or forked) on B-leg l with no transaction. */
 void invite_stray_2xx(struct leg *l, struct sip_inmsg *im);

@@ -15,6 +15,10 @@
 
 static const struct slice none = {NULL, 0};
 
+const char b2bua_allow[] =
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, "
+    "MESSAGE, REFER, NOTIFY\r\n";
+
 void b2bua_hex(char *out, size_t n)
 {
 	static const char hexd[] = "0123456789abcdef";
