@@ -28,7 +28,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  serve         run the SIP server in the foreground\n"
-    "  ctl           ask a running server: stats, bindings, reload, "
+    "  ctl           ask a running server: stats, calls, bindings, reload, "
     "version\n"
     "  user          add, change, remove and list subscribers\n"
     "  check-config  validate a config file and exit\n"
@@ -66,7 +66,7 @@ static const char usage_check[] =
 
 static const char usage_ctl[] =
     "usage: switchboard ctl [--config FILE | --socket PATH] "
-    "stats|bindings|reload|version\n"
+    "stats|calls|bindings|reload|version\n"
     "\n"
     "Send one command to a running server over its control socket and\n"
     "print the JSON reply. Exits 1 when the server cannot be reached or\n"
@@ -237,8 +237,8 @@ static int cmd_ctl(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const cmds[] = {"stats", "bindings", "reload",
-					   "version"};
+	static const char *const cmds[] = {"stats", "calls", "bindings",
+					   "reload", "version"};
 	const char *path = NULL, *sock = NULL, *cmd;
 	struct config_err err;
 	struct config *cfg = NULL;

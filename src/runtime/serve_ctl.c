@@ -23,6 +23,7 @@ struct wsnap {
 	struct b2bua_stats b2bua;
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
+	json_t *calls;		    /* `calls`: the worker's calls, or NULL */
 	bool is_done;		    /* the worker answered */
 };
 
@@ -41,12 +42,15 @@ struct stats_job {
 	struct serve *srv;
 	struct ctl_req *req;
 	_Atomic unsigned left;	  /* workers still to answer */
+	bool is_calls;		  /* `calls` rather than `stats` */
 	struct stats_part *parts; /* [nworkers] */
 	struct wsnap snaps[];	  /* [nworkers] */
 };
 
 static void job_free(struct stats_job *job)
 {
+	for (unsigned i = 0; job->is_calls && i < job->srv->nworkers; i++)
+		json_decref(job->snaps[i].calls);
 	sb_free(job->parts);
 	sb_free(job);
 }
@@ -63,6 +67,20 @@ static void part_done(struct stats_job *job)
 	if (srv->is_stats_open)
 		uv_async_send(&srv->stats_done);
 	uv_mutex_unlock(&srv->stats_lock);
+}
+
+/* One call for `calls` (on the worker; the array moves to the main
+ * loop with the job). */
+static int add_call(void *arg, const struct b2bua_call_info *ci)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s%, s:s%, s:I, s:I, s:i, s:i}", "id", ci->id, "state",
+	    ci->state, "caller", ci->caller.p, ci->caller.len, "callee",
+	    ci->callee.p, ci->callee.len, "start_ms", (json_int_t)ci->start_ms,
+	    "answer_ms", (json_int_t)ci->answer_ms, "legs", (int)ci->legs,
+	    "transfers", (int)ci->transfers);
+
+	return o ? json_array_append_new(arg, o) : -1;
 }
 
 /* On the worker: copy what it counts (the final copies once stopped). */
@@ -82,6 +100,11 @@ static void job_snap(void *arg)
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
+	if (p->job->is_calls && wc->b2bua) {
+		s->calls = json_array();
+		if (s->calls)
+			(void)b2bua_calls_visit(wc->b2bua, add_call, s->calls);
+	}
 	s->is_done = true;
 	part_done(p->job);
 }
@@ -370,6 +393,17 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	return o;
 }
 
+/* The reply to `calls`: every worker's calls, oldest last. */
+static json_t *calls_json(struct serve *srv, const struct stats_job *job)
+{
+	json_t *all = json_array();
+
+	for (unsigned i = 0; all && i < srv->nworkers; i++)
+		if (job->snaps[i].calls)
+			json_array_extend(all, job->snaps[i].calls);
+	return all ? json_pack("{s:o}", "calls", all) : NULL;
+}
+
 static struct stats_job *take_done(struct serve *srv)
 {
 	struct stats_job *list;
@@ -386,7 +420,8 @@ void serve_on_stats_done(uv_async_t *a)
 	struct serve *srv = a->data;
 
 	for (struct stats_job *job = take_done(srv), *next; job; job = next) {
-		json_t *o = stats_json(srv, job);
+		json_t *o =
+		    job->is_calls ? calls_json(srv, job) : stats_json(srv, job);
 
 		next = job->next;
 		if (o)
@@ -406,7 +441,7 @@ void serve_stats_flush(struct serve *srv)
 	}
 }
 
-static void stats_start(struct serve *srv, struct ctl_req *req)
+static void stats_start(struct serve *srv, struct ctl_req *req, bool is_calls)
 {
 	unsigned n = srv->nworkers;
 	struct stats_job *job =
@@ -421,6 +456,7 @@ static void stats_start(struct serve *srv, struct ctl_req *req)
 	}
 	job->srv = srv;
 	job->req = req;
+	job->is_calls = is_calls;
 	atomic_init(&job->left, n);
 	for (unsigned i = 0; i < n; i++) {
 		job->parts[i] = (struct stats_part){job, i};
@@ -436,7 +472,9 @@ void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
 	char err[CONFIG_ERR_LEN + 64];
 
 	if (strcmp(cmd, "stats") == 0) {
-		stats_start(srv, req);
+		stats_start(srv, req, false);
+	} else if (strcmp(cmd, "calls") == 0) {
+		stats_start(srv, req, true);
 	} else if (strcmp(cmd, "reload") == 0) {
 		log_info("reloading", "source=ctl");
 		if (serve_reload(srv, err, sizeof(err)) == 0)
@@ -458,8 +496,8 @@ void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
 		ctl_reply(req, json_object());
 	} else {
 		snprintf(err, sizeof(err),
-			 "unknown command \"%.32s\" (known: stats, bindings, "
-			 "reload, version, users-changed)",
+			 "unknown command \"%.32s\" (known: stats, calls, "
+			 "bindings, reload, version, users-changed)",
 			 cmd);
 		ctl_reply_error(req, err);
 	}

@@ -499,3 +499,22 @@ def test_loop_through_the_b2bua_ends(start_server):
     one_answered_call(srv)
     assert wait_for(lambda: ctl(srv, "stats")["b2bua"]["alive"] == 0,
                     timeout=5), ctl(srv, "stats")["b2bua"]
+
+
+def test_ctl_calls_lists_live_calls(start_server):
+    """`switchboard ctl calls` shows each B2BUA call with its state."""
+    srv = start_server(config=LOOP)
+    a, b = Peer(srv.host), Peer(srv.host)
+    server = (srv.host, srv.port)
+    send_invite(a, server, "bob", b)
+    inv, src = b.recv(lambda m: m.startswith("INVITE "), 5)
+    b.send(reply(inv, 180, "Ringing", "b1"), src)
+    a.recv(lambda m: first_line(m).startswith("SIP/2.0 180"), 5)
+    calls = ctl(srv, "calls")["calls"]
+    assert len(calls) == 1, calls
+    assert calls[0]["state"] == "ringing", calls
+    assert calls[0]["callee"].startswith("sip:bob@"), calls
+    assert calls[0]["answer_ms"] == 0 and calls[0]["legs"] == 2, calls
+    b.send(reply(inv, 486, "Busy Here", "b1"), src)
+    a.recv(lambda m: first_line(m).startswith("SIP/2.0 486"), 5)
+    assert wait_for(lambda: ctl(srv, "calls")["calls"] == [])

@@ -125,3 +125,28 @@ const struct b2bua_stats *b2bua_stats(const struct b2bua *b)
 {
 	return &b->stats;
 }
+
+int b2bua_calls_visit(const struct b2bua *b,
+		      int (*cb)(void *arg, const struct b2bua_call_info *ci),
+		      void *arg)
+{
+	for (const struct call *c = b->calls; c; c = c->next) {
+		const char *info = c->info ? c->info : "";
+		const char *callee = c->info ? info + strlen(info) + 1 : "";
+		struct b2bua_call_info ci = {
+		    .id = c->id,
+		    .state = call_state_name(c->state),
+		    .caller = slice_cstr(info),
+		    .callee = slice_cstr(callee),
+		    .start_ms = c->start_ms,
+		    .answer_ms = c->answer_ms,
+		    .legs = 1 + c->nb,
+		    .transfers = c->transfers,
+		};
+		int rc = cb(arg, &ci);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -110,4 +110,20 @@ bool b2bua_stray(struct b2bua *b, struct sip_inmsg *im);
 
 const struct b2bua_stats *b2bua_stats(const struct b2bua *b);
 
+/* One call as the admin API shows it; strings valid during the visit. */
+struct b2bua_call_info {
+	const char *id;	   /* the call's name in logs */
+	const char *state; /* calling ... terminated */
+	struct slice caller, callee; /* From URI, Request-URI of the A-leg */
+	int64_t start_ms, answer_ms; /* unix ms; 0: not answered */
+	unsigned legs;		     /* legs alive */
+	unsigned transfers;
+};
+
+/* Visit the worker's calls (worker thread); stops when cb returns
+ * non-zero, which is returned. */
+int b2bua_calls_visit(const struct b2bua *b,
+		      int (*cb)(void *arg, const struct b2bua_call_info *ci),
+		      void *arg);
+
 #endif
