@@ -518,3 +518,27 @@ def test_ctl_calls_lists_live_calls(start_server):
     b.send(reply(inv, 486, "Busy Here", "b1"), src)
     a.recv(lambda m: first_line(m).startswith("SIP/2.0 486"), 5)
     assert wait_for(lambda: ctl(srv, "calls")["calls"] == [])
+
+
+def test_max_duration_ends_both_legs(start_server, tmp_path):
+    """b2bua.max_duration_s: an answered call that lasts longer gets a
+    BYE on each leg, and its CDR says timeout/system."""
+    srv = start_server(config=LOOP + "  max_duration_s: 2\n")
+    a, b, server, cid, inv, src = call_and_get_invite(srv, "bob")
+    b.send(reply(inv, 200, "OK", "b1",
+                 "Contact: <sip:bob@%s:%d>\r\n" % b.addr,
+                 SDP.format(ip=b.addr[0], port=5000)), src)
+    ok, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 200"), 5)
+    a.send(in_dialog(contact_uri(ok), a.addr, A_FROM, hdr(ok, "To"), cid,
+                     1, "ACK"), server)
+    b.recv(is_req("ACK"), 5)
+    started = time.monotonic()
+    bye_a, src_a = a.recv(is_req("BYE"), 6)
+    assert 1.5 <= time.monotonic() - started <= 4, bye_a
+    a.send(reply(bye_a, 200, "OK", "x"), src_a)
+    bye_b, src_b = b.recv(is_req("BYE"), 5)
+    b.send(reply(bye_b, 200, "OK", "b1"), src_b)
+    db = tmp_path / "data" / "switchboard.db"
+    assert wait_for(lambda: sqlite3.connect(str(db)).execute(
+        "SELECT cause, hangup_by FROM cdrs WHERE call_id = ?",
+        (cid,)).fetchone() == ("timeout", "system"))
