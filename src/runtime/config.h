@@ -108,13 +108,13 @@ enum config_redirect {
 enum { CONFIG_DNS_SERVERS_MAX = 4 };
 
 struct config_proxy {
-	bool is_record_route;	      /* record_route */
-	enum config_foreign foreign;  /* foreign_domains */
-	const char *outbound_proxy;   /* a sip/sips URI; NULL = none */
-	uint32_t ring_timeout_s;      /* then CANCEL and 408 */
-	uint32_t serial_timeout_s;    /* per q-group of a serial fork */
+	bool is_record_route;	     /* record_route */
+	enum config_foreign foreign; /* foreign_domains */
+	const char *outbound_proxy;  /* a sip/sips URI; NULL = none */
+	uint32_t ring_timeout_s;     /* then CANCEL and 408 */
+	uint32_t serial_timeout_s;   /* per q-group of a serial fork */
 	enum config_redirect redirect;
-	uint32_t max_branches;	      /* per request, recursion included */
+	uint32_t max_branches; /* per request, recursion included */
 };
 
 struct config_dns {
@@ -283,7 +283,8 @@ enum config_privacy {
 enum {
 	CONFIG_HDR_LIST_MAX = 64,  /* names in a header list */
 	CONFIG_HDR_RULES_MAX = 32, /* add/replace lines of one route */
-	CONFIG_ROUTES_MAX = 256
+	CONFIG_ROUTES_MAX = 256,
+	CONFIG_RESPONSE_MAP_MAX = 32 /* entries of b2bua.response_map */
 };
 
 /*
@@ -330,22 +331,30 @@ struct config_b2bua {
 	 * Remote-Party-ID, Reason). */
 	const char *copy_headers[CONFIG_HDR_LIST_MAX];
 	size_t ncopy_headers;
-	bool is_user_agent_hidden;    /* hide_user_agent: no User-Agent /
-					 Server copied across (default true);
-					 ours is sent instead */
-	uint32_t session_expires_s;   /* RFC 4028 on each leg; 0 = off
-					 (default 1800) */
-	uint32_t min_se_s;	      /* Min-SE we accept (default 90) */
-	uint32_t max_duration_s;      /* 0 = no limit (default 0) */
-	uint32_t ring_timeout_s;      /* B-leg unanswered: CANCEL, 408
-					 (default: proxy.ring_timeout_s) */
-	enum config_refer refer;      /* default handle */
-	bool is_cdr_sqlite;	      /* cdr.sqlite (default true) */
-	const char *cdr_csv;	      /* cdr.csv: a file path; NULL = off */
+	bool is_user_agent_hidden;  /* hide_user_agent: no User-Agent /
+				       Server copied across (default true);
+				       ours is sent instead */
+	uint32_t session_expires_s; /* RFC 4028 on each leg; 0 = off
+				       (default 1800) */
+	uint32_t min_se_s;	    /* Min-SE we accept (default 90) */
+	uint32_t max_duration_s;    /* 0 = no limit (default 0) */
+	uint32_t ring_timeout_s;    /* B-leg unanswered: CANCEL, 408
+				       (default: proxy.ring_timeout_s) */
+	enum config_refer refer;    /* default handle */
+	/* response_map: a B-leg final status the caller gets as another
+	 * (default 401 -> 403, 407 -> 403: the caller cannot answer a
+	 * challenge meant for switchboard). */
+	uint16_t map_from[CONFIG_RESPONSE_MAP_MAX],
+	    map_to[CONFIG_RESPONSE_MAP_MAX];
+	size_t nmap;
+	bool is_cdr_sqlite;  /* cdr.sqlite (default true) */
+	const char *cdr_csv; /* cdr.csv: a file path; NULL = off */
 };
 
 enum config_call_mode config_call_mode(const struct config *c);
 const struct config_b2bua *config_b2bua(const struct config *c);
+/* The status the caller gets for a B-leg's final status (response_map). */
+uint16_t config_b2bua_map(const struct config_b2bua *b, uint16_t status);
 /* The first route matching a Request-URI (user may be empty, domain
  * as received), or NULL. */
 const struct config_route *config_route_match(const struct config *c,

@@ -55,6 +55,11 @@ void config_b2bua_defaults(struct config *c)
 		c->b2bua.copy_headers[i] = default_copy_headers[i];
 	c->b2bua.ncopy_headers = DEFAULT_COPY_HEADERS;
 	c->is_copy_headers_owned = false;
+	c->b2bua.map_from[0] = 401;
+	c->b2bua.map_to[0] = 403;
+	c->b2bua.map_from[1] = 407;
+	c->b2bua.map_to[1] = 403;
+	c->b2bua.nmap = 2;
 }
 
 static void free_strs(const char **s, size_t n)
@@ -526,6 +531,7 @@ int config_on_b2bua(struct loader *ld, const char *key, yaml_node_t *k,
 	    {"ring_timeout_s", on_b2bua_ring},
 	    {"refer", on_refer},
 	    {"cdr", on_cdr},
+	    {"response_map", config_on_response_map},
 	};
 	return config_walk_map(ld, key, k, v, rules,
 			       sizeof(rules) / sizeof(rules[0]));

@@ -123,6 +123,10 @@ int config_replace_str(char **dst, struct slice s);
 int config_walk_map(struct loader *ld, const char *prefix, yaml_node_t *at,
 		    yaml_node_t *map, const struct rule *rules, size_t n);
 
+/* config_map.c: b2bua.response_map */
+int config_on_response_map(struct loader *ld, const char *key,
+			   yaml_node_t *k, yaml_node_t *v);
+
 /* config_listen.c: the `listen` list and --listen */
 
 int config_on_listen(struct loader *ld, const char *key, yaml_node_t *k,

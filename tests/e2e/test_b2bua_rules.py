@@ -542,3 +542,14 @@ def test_max_duration_ends_both_legs(start_server, tmp_path):
     assert wait_for(lambda: sqlite3.connect(str(db)).execute(
         "SELECT cause, hangup_by FROM cdrs WHERE call_id = ?",
         (cid,)).fetchone() == ("timeout", "system"))
+
+
+def test_response_map(start_server):
+    """b2bua.response_map: the callee's 486 reaches the caller as 480."""
+    srv = start_server(config=LOOP + "  response_map: {486: 480}\n")
+    a, b, server, cid, inv, src = call_and_get_invite(srv, "bob")
+    b.send(reply(inv, 486, "Busy Here", "b1"), src)
+    r, _ = a.recv(is_final(), 5)
+    assert first_line(r).startswith("SIP/2.0 480"), r
+    a.send(in_dialog("sip:x@%s:%d" % server, a.addr, A_FROM, hdr(r, "To"),
+                     cid, 1, "ACK"), server)

@@ -681,6 +681,37 @@ static void test_config_b2bua_oom(void **state)
 }
 
 /* The shipped etc/switchboard.yaml keeps call_mode: proxy. */
+static void test_config_b2bua_response_map(void **state)
+{
+	struct fx *f = *state;
+	const struct config_b2bua *b;
+
+	assert_int_equal(load(f, LISTEN), 0);
+	b = config_b2bua(f->cfg);
+	assert_int_equal(config_b2bua_map(b, 401), 403);
+	assert_int_equal(config_b2bua_map(b, 407), 403);
+	assert_int_equal(config_b2bua_map(b, 486), 486);
+	f->cfg = config_unref(f->cfg);
+	assert_int_equal(load(f, LISTEN "b2bua:\n  response_map: {486: 480, "
+					"503: 500}\n"),
+			 0);
+	b = config_b2bua(f->cfg);
+	assert_int_equal(config_b2bua_map(b, 486), 480);
+	assert_int_equal(config_b2bua_map(b, 503), 500);
+	assert_int_equal(config_b2bua_map(b, 401), 401); /* replaced */
+	f->cfg = config_unref(f->cfg);
+	assert_fails(f, LISTEN "b2bua:\n  response_map: [486]\n",
+		     "b2bua.response_map: must be a mapping");
+	assert_fails(f, LISTEN "b2bua:\n  response_map: {200: 486}\n",
+		     "test.yaml:3:18: b2bua.response_map[0]:");
+	assert_fails(f, LISTEN "b2bua:\n  response_map: {486: 700}\n",
+		     "b2bua.response_map[0]:");
+	assert_fails(f,
+		     LISTEN "b2bua:\n  response_map: {486: 480, 486: "
+			    "404}\n",
+		     "b2bua.response_map[1]: 486 is mapped twice");
+}
+
 static void test_config_b2bua_shipped(void **state)
 {
 	struct fx *f = *state;
@@ -700,6 +731,8 @@ static void test_config_b2bua_shipped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_config_b2bua_response_map,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_b2bua_defaults, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

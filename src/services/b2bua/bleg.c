@@ -80,18 +80,11 @@ void bleg_failed(struct leg *l, uint16_t status, struct slice reason,
 		call_maybe_free(c);
 		return;
 	}
-	if (status >= 600) {
-		/* a 6xx ends the search (RFC 3261 16.7 step 5) */
-		call_fail(c, status, slice_cstr(c->best_reason),
-			  call_cause_of(status));
+	if (status < 600 && !all_done(c))
 		return;
-	}
-	if (!all_done(c))
-		return;
-	status = c->best_status;
-	/* the caller cannot answer a challenge meant for us */
-	if (status == 401 || status == 407)
-		status = 403;
+	/* a 6xx ends the search at once (RFC 3261 16.7 step 5); else the
+	 * best of all; b2bua.response_map has the last word */
+	status = config_b2bua_map(config_b2bua(c->cfg), c->best_status);
 	call_fail(c, status,
 		  status == c->best_status ? slice_cstr(c->best_reason) : none,
 		  call_cause_of(status));
