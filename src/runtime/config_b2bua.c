@@ -254,47 +254,6 @@ static int check_list(struct loader *ld, const char *key, yaml_node_t *k,
 	return 0;
 }
 
-/* A list of header names into dst (at most max, none twice). */
-static int get_names(struct loader *ld, const char *key, yaml_node_t *k,
-		     yaml_node_t *v, const char **dst, size_t *n, size_t max)
-{
-	char item_key[CONFIG_KEY_MAX];
-	yaml_node_item_t *it;
-	int rc = check_list(ld, key, k, v, "header names");
-
-	if (rc != 0)
-		return rc;
-	it = v->data.sequence.items.start;
-	for (size_t i = 0; it < v->data.sequence.items.top; it++, i++) {
-		yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
-		struct slice s;
-
-		snprintf(item_key, sizeof(item_key), "%s[%zu]", key, i);
-		if (i >= max)
-			return config_fail(ld, &item->start_mark, item_key,
-					   "at most %zu header names are "
-					   "allowed",
-					   max);
-		rc = config_get_string(ld, item_key, item, item, &s);
-		if (rc == 0)
-			rc = check_hdr_name(ld, item_key, item, s);
-		if (rc != 0)
-			return rc;
-		for (size_t j = 0; j < *n; j++)
-			if (is_same_header(s, slice_cstr(dst[j])))
-				return config_fail(ld, &item->start_mark,
-						   item_key,
-						   "the same header as "
-						   "%s[%zu]",
-						   key, j);
-		dst[*n] = NULL;
-		if (set_str(&dst[*n], s) != 0)
-			return -ENOMEM;
-		(*n)++;
-	}
-	return 0;
-}
-
 /* One "Name: value" line: a token name right before the colon, a value
  * without control characters (HTAB allowed) and so without CR or LF. */
 static int check_hdr_line(struct loader *ld, const char *key, yaml_node_t *n,
@@ -326,15 +285,24 @@ static int check_hdr_line(struct loader *ld, const char *key, yaml_node_t *n,
 	return check_hdr_name(ld, key, n, name);
 }
 
-/* A list of header lines into dst (at most max); when is_unique, no two
- * for the same header. */
-static int get_lines(struct loader *ld, const char *key, yaml_node_t *k,
-		     yaml_node_t *v, const char **dst, size_t *n, size_t max,
-		     bool is_unique)
+/* What a header list holds: names ("Subject") or lines ("Subject: x"). */
+enum hdr_list {
+	HDR_NAMES,	 /* none twice */
+	HDR_LINES,	 /* the same header may come again */
+	HDR_LINES_UNIQUE /* no two lines for the same header */
+};
+
+/* A list of header names or lines into dst (at most max). */
+static int get_hdr_list(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v, const char **dst, size_t *n, size_t max,
+			enum hdr_list kind)
 {
+	const char *what = kind == HDR_NAMES ? "header names" : "header lines";
 	char item_key[CONFIG_KEY_MAX];
 	yaml_node_item_t *it;
-	int rc = check_list(ld, key, k, v, "\"Name: value\" header lines");
+	int rc = check_list(ld, key, k, v,
+			    kind == HDR_NAMES ? "header names"
+					      : "\"Name: value\" header lines");
 
 	if (rc != 0)
 		return rc;
@@ -346,22 +314,27 @@ static int get_lines(struct loader *ld, const char *key, yaml_node_t *k,
 		snprintf(item_key, sizeof(item_key), "%s[%zu]", key, i);
 		if (i >= max)
 			return config_fail(ld, &item->start_mark, item_key,
-					   "at most %zu header lines are "
-					   "allowed",
-					   max);
+					   "at most %zu %s are allowed", max,
+					   what);
 		rc = config_get_string(ld, item_key, item, item, &s);
 		if (rc == 0)
-			rc = check_hdr_line(ld, item_key, item, s);
+			rc = kind == HDR_NAMES
+				 ? check_hdr_name(ld, item_key, item, s)
+				 : check_hdr_line(ld, item_key, item, s);
 		if (rc != 0)
 			return rc;
-		for (size_t j = 0; is_unique && j < *n; j++)
-			if (is_same_header(line_name(slice_cstr(dst[j])),
-					   line_name(s)))
-				return config_fail(ld, &item->start_mark,
-						   item_key,
-						   "replaces the same header "
-						   "as %s[%zu]",
-						   key, j);
+		for (size_t j = 0; kind != HDR_LINES && j < *n; j++) {
+			struct slice old = slice_cstr(dst[j]);
+
+			if (kind == HDR_NAMES
+				? is_same_header(s, old)
+				: is_same_header(line_name(old), line_name(s)))
+				return config_fail(
+				    ld, &item->start_mark, item_key,
+				    "%sthe same header as %s[%zu]",
+				    kind == HDR_NAMES ? "" : "replaces ", key,
+				    j);
+		}
 		dst[*n] = NULL;
 		if (set_str(&dst[*n], s) != 0)
 			return -ENOMEM;
@@ -410,8 +383,8 @@ static int on_copy_headers(struct loader *ld, const char *key, yaml_node_t *k,
 	ld->copy_headers_mark = k->start_mark;
 	b->ncopy_headers = 0; /* the default list is not owned */
 	ld->c->is_copy_headers_owned = true;
-	return get_names(ld, key, k, v, b->copy_headers, &b->ncopy_headers,
-			 CONFIG_HDR_LIST_MAX);
+	return get_hdr_list(ld, key, k, v, b->copy_headers, &b->ncopy_headers,
+			    CONFIG_HDR_LIST_MAX, HDR_NAMES);
 }
 
 static int on_hide_user_agent(struct loader *ld, const char *key,
@@ -639,8 +612,8 @@ static int on_remove(struct loader *ld, const char *key, yaml_node_t *k,
 {
 	struct config_hdr_rules *h = &ld->route->rules;
 
-	return get_names(ld, key, k, v, h->remove, &h->nremove,
-			 CONFIG_HDR_LIST_MAX);
+	return get_hdr_list(ld, key, k, v, h->remove, &h->nremove,
+			    CONFIG_HDR_LIST_MAX, HDR_NAMES);
 }
 
 static int on_add(struct loader *ld, const char *key, yaml_node_t *k,
@@ -648,8 +621,8 @@ static int on_add(struct loader *ld, const char *key, yaml_node_t *k,
 {
 	struct config_hdr_rules *h = &ld->route->rules;
 
-	return get_lines(ld, key, k, v, h->add, &h->nadd, CONFIG_HDR_RULES_MAX,
-			 false);
+	return get_hdr_list(ld, key, k, v, h->add, &h->nadd,
+			    CONFIG_HDR_RULES_MAX, HDR_LINES);
 }
 
 static int on_replace(struct loader *ld, const char *key, yaml_node_t *k,
@@ -657,8 +630,8 @@ static int on_replace(struct loader *ld, const char *key, yaml_node_t *k,
 {
 	struct config_hdr_rules *h = &ld->route->rules;
 
-	return get_lines(ld, key, k, v, h->replace, &h->nreplace,
-			 CONFIG_HDR_RULES_MAX, true);
+	return get_hdr_list(ld, key, k, v, h->replace, &h->nreplace,
+			    CONFIG_HDR_RULES_MAX, HDR_LINES_UNIQUE);
 }
 
 static int on_headers(struct loader *ld, const char *key, yaml_node_t *k,

@@ -253,13 +253,34 @@ static json_t *live_json(void)
 			 "proxy", (json_int_t)sb_live_get(SB_LIVE_PROXY));
 }
 
-/* The proxy's counters summed over workers. */
+/* One uint64_t counter of a service's stats struct, by name. */
+struct counter {
+	const char *name;
+	size_t off;
+};
+
+/* Counters f of the struct at offset base in each worker's snapshot,
+ * summed over workers. */
+static json_t *sum_json(const struct stats_job *job, unsigned n, size_t base,
+			const struct counter *f, size_t nf)
+{
+	json_t *o = json_object();
+
+	for (size_t k = 0; o && k < nf; k++) {
+		uint64_t sum = 0;
+		for (unsigned i = 0; i < n; i++)
+			sum +=
+			    *(const uint64_t *)((const char *)&job->snaps[i] +
+						base + f[k].off);
+		json_object_set_new(o, f[k].name,
+				    json_integer((json_int_t)sum));
+	}
+	return o;
+}
+
 static json_t *proxy_json(const struct stats_job *job, unsigned n)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} f[] = {
+	static const struct counter f[] = {
 #define F(x) {#x, offsetof(struct proxy_stats, x)}
 	    F(requests),       F(branches),
 	    F(forwarded_1xx),  F(forwarded_2xx),
@@ -272,44 +293,21 @@ static json_t *proxy_json(const struct stats_job *job, unsigned n)
 	    F(alive),
 #undef F
 	};
-	json_t *o = json_object();
-
-	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
-		uint64_t sum = 0;
-		for (unsigned i = 0; i < n; i++)
-			sum += *(const uint64_t *)((const char *)&job->snaps[i]
-						       .proxy +
-						   f[k].off);
-		json_object_set_new(o, f[k].name,
-				    json_integer((json_int_t)sum));
-	}
-	return o;
+	return sum_json(job, n, offsetof(struct wsnap, proxy), f,
+			sizeof(f) / sizeof(f[0]));
 }
 
-/* The B2BUA's counters summed over workers. */
 static json_t *b2bua_json(const struct stats_job *job, unsigned n)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} f[] = {
+	static const struct counter f[] = {
 #define F(x) {#x, offsetof(struct b2bua_stats, x)}
-	    F(calls), F(answered),     F(failed), F(b_legs), F(relayed),
-	    F(glare), F(ack_timeouts), F(cdrs),	  F(alive),  F(legs_alive),
+	    F(calls),	F(answered), F(failed),		F(b_legs),
+	    F(relayed), F(glare),    F(relays_refused), F(ack_timeouts),
+	    F(cdrs),	F(alive),    F(legs_alive),
 #undef F
 	};
-	json_t *o = json_object();
-
-	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
-		uint64_t sum = 0;
-		for (unsigned i = 0; i < n; i++)
-			sum += *(const uint64_t *)((const char *)&job->snaps[i]
-						       .b2bua +
-						   f[k].off);
-		json_object_set_new(o, f[k].name,
-				    json_integer((json_int_t)sum));
-	}
-	return o;
+	return sum_json(job, n, offsetof(struct wsnap, b2bua), f,
+			sizeof(f) / sizeof(f[0]));
 }
 
 /* The reply to `stats`: counters summed over workers, then per worker. */

@@ -553,3 +553,27 @@ def test_response_map(start_server):
     assert first_line(r).startswith("SIP/2.0 480"), r
     a.send(in_dialog("sip:x@%s:%d" % server, a.addr, A_FROM, hdr(r, "To"),
                      cid, 1, "ACK"), server)
+
+
+def test_in_dialog_requests_are_bounded(start_server):
+    """A caller cannot pile up requests the callee never answers: the
+    17th INFO waiting on the other side gets 503 with Retry-After."""
+    srv = start_server(config=LOOP)
+    a, b, server, cid, inv, src = call_and_get_invite(srv, "bob")
+    b.send(reply(inv, 200, "OK", "b1",
+                 "Contact: <sip:bob@%s:%d>\r\n" % b.addr,
+                 SDP.format(ip=b.addr[0], port=5000)), src)
+    ok, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 200"), 5)
+    a.send(in_dialog(contact_uri(ok), a.addr, A_FROM, hdr(ok, "To"), cid,
+                     1, "ACK"), server)
+    b.recv(is_req("ACK"), 5)
+    for cseq in range(2, 19):
+        a.send(in_dialog(contact_uri(ok), a.addr, A_FROM, hdr(ok, "To"),
+                         cid, cseq, "INFO", body="Signal=1\r\n",
+                         ctype="application/dtmf-relay"), server)
+    got = [b.recv(is_req("INFO"), 5)[0] for _ in range(16)]
+    assert len(got) == 16
+    r, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 5"), 5)
+    assert first_line(r).startswith("SIP/2.0 503"), r
+    assert hdr(r, "CSeq") == "18 INFO" and hdr(r, "Retry-After"), r
+    assert ctl(srv, "stats")["b2bua"]["relays_refused"] == 1

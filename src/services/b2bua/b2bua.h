@@ -67,16 +67,18 @@ struct b2bua_deps {
 
 /* Counters of one worker's B2BUA (worker thread only). */
 struct b2bua_stats {
-	uint64_t calls;	       /* INVITEs taken */
-	uint64_t answered;     /* calls that reached answered */
-	uint64_t failed;       /* calls ended before an answer */
-	uint64_t b_legs;       /* B-leg INVITEs started */
-	uint64_t relayed;      /* in-dialog requests relayed */
-	uint64_t glare;	       /* 491 */
-	uint64_t ack_timeouts; /* no ACK from the caller */
-	uint64_t cdrs;	       /* records handed to the store */
-	uint64_t alive;	       /* calls now */
-	uint64_t legs_alive;   /* legs now */
+	uint64_t calls;		 /* INVITEs taken */
+	uint64_t answered;	 /* calls that reached answered */
+	uint64_t failed;	 /* calls ended before an answer */
+	uint64_t b_legs;	 /* B-leg INVITEs started */
+	uint64_t relayed;	 /* in-dialog requests relayed */
+	uint64_t glare;		 /* 491 */
+	uint64_t relays_refused; /* 503: too many requests of one call
+				    waiting for the other side */
+	uint64_t ack_timeouts;	 /* no ACK from the caller */
+	uint64_t cdrs;		 /* records handed to the store */
+	uint64_t alive;		 /* calls now */
+	uint64_t legs_alive;	 /* legs now */
 };
 
 int b2bua_new(const struct b2bua_deps *deps, const struct config *cfg,
@@ -112,8 +114,8 @@ const struct b2bua_stats *b2bua_stats(const struct b2bua *b);
 
 /* One call as the admin API shows it; strings valid during the visit. */
 struct b2bua_call_info {
-	const char *id;	   /* the call's name in logs */
-	const char *state; /* calling ... terminated */
+	const char *id;		     /* the call's name in logs */
+	const char *state;	     /* calling ... terminated */
 	struct slice caller, callee; /* From URI, Request-URI of the A-leg */
 	int64_t start_ms, answer_ms; /* unix ms; 0: not answered */
 	unsigned legs;		     /* legs alive */

@@ -13,6 +13,7 @@ struct config_route;
 enum {
 	B2BUA_TXN_OWNER = 2,	 /* txn_set_owner() kind */
 	B2BUA_LEGS_MAX = 16,	 /* B-legs of one call (forking) */
+	B2BUA_RELAYS_MAX = 16,	 /* in-dialog requests of one call at once */
 	B2BUA_TAG_LEN = 16,	 /* our tags: hex digits */
 	B2BUA_CALLID_LEN = 24,	 /* our Call-IDs: hex digits */
 	B2BUA_OUT_MAX = 65536,	 /* bytes of a message we build */

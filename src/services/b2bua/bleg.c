@@ -288,17 +288,6 @@ void bleg_start(struct call *c, struct slice target, struct slice path,
 		bleg_failed(l, 503, none, NULL);
 }
 
-static struct slice first_path_uri(struct slice path)
-{
-	const char *lt = memchr(path.p, '<', path.len);
-	const char *gt =
-	    lt ? memchr(lt, '>', path.len - (size_t)(lt - path.p)) : NULL;
-
-	if (!lt || !gt)
-		return none;
-	return slice_make(lt + 1, (size_t)(gt - lt - 1));
-}
-
 /* RFC 3261 16.5 as the proxy does it: every live binding of a user. */
 bool bleg_location(struct call *c, const struct sip_uri *ru)
 {
@@ -319,15 +308,8 @@ bool bleg_location(struct call *c, const struct sip_uri *ru)
 	n = location_lookup(b->deps.location, aor, now.mono_ms, &a, v,
 			    B2BUA_LEGS_MAX);
 	if (n <= 0) {
-		struct users *u = users_current();
-		const char *at = memchr(aor.p, '@', aor.len);
-		size_t ulen = at ? (size_t)(at - aor.p) : aor.len;
-		bool is_known =
-		    u && at &&
-		    users_lookup(u, slice_make(aor.p, ulen),
-				 slice_make(at + 1, aor.len - ulen - 1));
+		bool is_known = users_aor_exists(aor);
 
-		users_unref(u);
 		arena_close(&a);
 		if (n < 0)
 			call_fail(c, 500, none, CAUSE_ERROR);
@@ -338,10 +320,8 @@ bool bleg_location(struct call *c, const struct sip_uri *ru)
 	}
 	for (ssize_t i = 0; i < n && !c->is_ended; i++) {
 		struct location_binding *lb = &v[i];
-		struct slice hop = lb->contact;
+		struct slice hop = location_binding_hop(lb);
 
-		if (lb->path.len && !lb->use_flow)
-			hop = first_path_uri(lb->path);
 		if (hop.len)
 			bleg_start(c, lb->contact, lb->path, hop,
 				   lb->use_flow ? &lb->flow : NULL);
@@ -375,10 +355,8 @@ int invite_xfer_leg(struct call *c, struct refer *r, const struct sip_uri *ruri,
 			n = location_lookup(c->b->deps.location, aor,
 					    now.mono_ms, &a, v, 1);
 		if (n == 1) {
-			struct slice hop = v[0].contact;
+			struct slice hop = location_binding_hop(&v[0]);
 
-			if (v[0].path.len && !v[0].use_flow)
-				hop = first_path_uri(v[0].path);
 			bleg_start(c, v[0].contact, v[0].path, hop,
 				   v[0].use_flow ? &v[0].flow : NULL);
 			location_bindings_clear(v, 1);

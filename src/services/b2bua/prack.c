@@ -86,18 +86,6 @@ static int keep(struct kept *k, const struct sip_reply_opts *o,
 	return 0;
 }
 
-static bool has_token(struct sip_msg *m, enum sip_hdr_id id, const char *tok)
-{
-	const struct sip_token *t;
-
-	if (sip_msg_tokens(m, id, &t) != 0)
-		return false;
-	for (; t; t = t->next)
-		if (slice_caseeq_lit(t->value, tok))
-			return true;
-	return false;
-}
-
 /* The next whitespace-separated word of *v. */
 static struct slice word(struct slice *v)
 {
@@ -237,7 +225,7 @@ void prack_a_start(struct leg *a, struct txn *t, struct sip_msg *req)
 
 	/* RFC 3262 3: only a caller that requires 100rel gets it; one
 	 * that merely supports it gets unreliable 1xx, which it allows */
-	if (!has_token(req, SIP_HDR_REQUIRE, "100rel"))
+	if (!sip_msg_has_token(req, SIP_HDR_REQUIRE, "100rel"))
 		return;
 	u = sb_calloc(1, sizeof(*u));
 	if (!u)
@@ -366,7 +354,7 @@ bool prack_b_provisional(struct leg *l, struct sip_msg *resp)
 	uint32_t rseq;
 	int n, err;
 
-	if (!has_token(resp, SIP_HDR_REQUIRE, "100rel"))
+	if (!sip_msg_has_token(resp, SIP_HDR_REQUIRE, "100rel"))
 		return true;
 	h = sip_msg_hdr(resp, SIP_HDR_RSEQ);
 	if (!h || slice_to_u32(slice_trim(h->value), &rseq) != 0 || !resp->to ||

@@ -149,6 +149,27 @@ static void on_ring(struct wheel_timer *w)
 	}
 }
 
+/* A transfer x asks for, of its peer y, linked to the call. */
+static struct refer *refer_new(struct leg *x, struct leg *y, bool is_attended)
+{
+	struct call *c = x->call;
+	struct refer *r = sb_calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->call = c;
+	r->x = x;
+	r->y = y;
+	r->next = c->refers;
+	c->refers = r;
+	x->xfer = r;
+	wheel_timer_init(&r->ring, on_ring);
+	call_set_state(c, CALL_TRANSFERRING);
+	log_info("transfer", "call=%s by=%s attended=%s", c->id,
+		 x->is_a ? "caller" : "callee", is_attended ? "yes" : "no");
+	return r;
+}
+
 /* --- attended transfer ---------------------------------------------------- */
 
 static int unhex(char c)
@@ -334,35 +355,25 @@ static void attended(struct leg *x, struct leg *y, struct txn *t,
 	struct xq *q = sb_calloc(1, sizeof(*q));
 	unsigned owner;
 
-	if (!q || !uri_header(rt->uri.headers, "Replaces", v, sizeof(v)) ||
-	    !replaces_parse(v, q)) {
+	if (q && (!uri_header(rt->uri.headers, "Replaces", v, sizeof(v)) ||
+		  !replaces_parse(v, q))) {
 		sb_free(q);
-		o.status = q ? 400 : 500;
-		o.reason = q ? SL("Bad Replaces") : none;
+		o.status = 400;
+		o.reason = SL("Bad Replaces");
 		(void)txn_reply(t, &o);
 		return;
 	}
-	r = sb_calloc(1, sizeof(*r));
+	r = q ? refer_new(x, y, true) : NULL;
 	if (!r) {
 		sb_free(q);
 		o.status = 500;
 		(void)txn_reply(t, &o);
 		return;
 	}
-	r->call = c;
-	r->x = x;
-	r->y = y;
-	r->next = c->refers;
-	c->refers = r;
-	x->xfer = r;
 	r->q = q;
 	q->r = r;
 	q->from = b->deps.worker;
-	wheel_timer_init(&r->ring, on_ring);
 	wheel_start(b->deps.wheel, &r->ring, XFER_RING_MS);
-	call_set_state(c, CALL_TRANSFERRING);
-	log_info("transfer", "call=%s by=%s attended=yes", c->id,
-		 x->is_a ? "caller" : "callee");
 	/* RFC 3515 2.4.2: accepted; the outcome comes in NOTIFYs */
 	o.status = 202;
 	(void)txn_reply(t, &o);
@@ -419,23 +430,12 @@ void refer_request(struct leg *x, struct txn *t, struct sip_msg *req)
 		return;
 	}
 	n = snprintf(to, sizeof(to), "<%.*s>", SL_ARG(rt->uri.raw));
-	r = sb_calloc(1, sizeof(*r));
-	if (!r || n < 0 || (size_t)n >= sizeof(to)) {
-		sb_free(r);
+	r = n > 0 && (size_t)n < sizeof(to) ? refer_new(x, y, false) : NULL;
+	if (!r) {
 		o.status = 500;
 		(void)txn_reply(t, &o);
 		return;
 	}
-	r->call = c;
-	r->x = x;
-	r->y = y;
-	r->next = c->refers;
-	c->refers = r;
-	x->xfer = r;
-	wheel_timer_init(&r->ring, on_ring);
-	call_set_state(c, CALL_TRANSFERRING);
-	log_info("transfer", "call=%s by=%s", c->id,
-		 x->is_a ? "caller" : "callee");
 	/* the target sees the transferee calling; req (and rt) stay valid
 	 * until t is answered */
 	r->notified = 100; /* the 100 goes after the 202 */

@@ -172,6 +172,16 @@ static void on_relay_response(void *arg, struct txn *t, int err,
 		call_end(c, CAUSE_ERROR, "system", NULL);
 }
 
+static bool relays_full(const struct call *c)
+{
+	unsigned n = 0;
+
+	for (const struct relay *r = c->relays; r; r = r->next)
+		if (++n >= B2BUA_RELAYS_MAX)
+			return true;
+	return false;
+}
+
 static uint16_t status_of(int err)
 {
 	switch (err) {
@@ -286,6 +296,12 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		if (err == -EBUSY)
 			b->stats.glare++;
 		reply(c, t, status_of(err), none, none);
+		return;
+	}
+	if (relays_full(c)) {
+		/* a peer cannot pile up requests the other side sits on */
+		b->stats.relays_refused++;
+		reply(c, t, 503, none, SL("Retry-After: 1\r\n"));
 		return;
 	}
 	r = sb_calloc(1, sizeof(*r));

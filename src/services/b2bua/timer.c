@@ -63,18 +63,6 @@ static uint32_t min_se_of(struct sip_msg *m)
 	return v;
 }
 
-static bool has_token(struct sip_msg *m, enum sip_hdr_id id, const char *tok)
-{
-	const struct sip_token *t;
-
-	if (sip_msg_tokens(m, id, &t) != 0)
-		return false;
-	for (; t; t = t->next)
-		if (slice_caseeq_lit(t->value, tok))
-			return true;
-	return false;
-}
-
 static uint32_t our_min_se(const struct config *cfg)
 {
 	uint32_t m = config_b2bua(cfg)->min_se_s;
@@ -181,8 +169,8 @@ void st_a_answer(struct leg *a, struct sip_msg *req, struct buf *out)
 	int refresher;
 	uint32_t se = se_of(req, &refresher);
 
-	a->allows_update = has_token(req, SIP_HDR_ALLOW, "UPDATE");
-	a->has_timer = has_token(req, SIP_HDR_SUPPORTED, "timer");
+	a->allows_update = sip_msg_has_token(req, SIP_HDR_ALLOW, "UPDATE");
+	a->has_timer = sip_msg_has_token(req, SIP_HDR_SUPPORTED, "timer");
 	if (!want)
 		return;
 	if (!se || se > want)
@@ -219,15 +207,15 @@ void st_b_answer(struct leg *l, struct sip_msg *resp)
 	int refresher;
 	uint32_t se = se_of(resp, &refresher);
 
-	if (has_token(resp, SIP_HDR_ALLOW, "UPDATE"))
+	if (sip_msg_has_token(resp, SIP_HDR_ALLOW, "UPDATE"))
 		l->allows_update = true;
 	if (l->is_a) {
 		/* a 2xx to our refresh on the A-leg: keep the terms */
 		st_refreshed(l);
 		return;
 	}
-	l->has_timer = has_token(resp, SIP_HDR_REQUIRE, "timer") ||
-		       has_token(resp, SIP_HDR_SUPPORTED, "timer");
+	l->has_timer = sip_msg_has_token(resp, SIP_HDR_REQUIRE, "timer") ||
+		       sip_msg_has_token(resp, SIP_HDR_SUPPORTED, "timer");
 	if (!se) {
 		/* RFC 4028 7.2: no Session-Expires in the 2xx, no timer
 		 * asked of the callee; we still refresh our own side */

@@ -52,17 +52,6 @@ bool proxy_validate(struct proxy *p, struct txn *t, struct sip_msg *req,
 }
 
 /* The first URI of a Path (the next hop), or the whole when one. */
-static struct slice first_path_uri(struct slice path)
-{
-	const char *lt = memchr(path.p, '<', path.len);
-	const char *gt =
-	    lt ? memchr(lt, '>', path.len - (size_t)(lt - path.p)) : NULL;
-
-	if (!lt || !gt)
-		return none;
-	return slice_make(lt + 1, (size_t)(gt - lt - 1));
-}
-
 /* RFC 3261 16.5: a user of ours: every live binding is a target. */
 static bool targets_from_location(struct pctx *c, const struct sip_uri *ru)
 {
@@ -85,15 +74,8 @@ static bool targets_from_location(struct pctx *c, const struct sip_uri *ru)
 	n = location_lookup(p->deps.location, aor, now.mono_ms, &a, v,
 			    cap < 64 ? cap : 64);
 	if (n <= 0) {
-		struct users *u = users_current();
-		const char *at = memchr(aor.p, '@', aor.len);
-		size_t ulen = at ? (size_t)(at - aor.p) : aor.len;
-		bool is_known =
-		    u && at &&
-		    users_lookup(u, slice_make(aor.p, ulen),
-				 slice_make(at + 1, aor.len - ulen - 1));
+		bool is_known = users_aor_exists(aor);
 
-		users_unref(u);
 		arena_close(&a);
 		if (n < 0) {
 			proxy_reply(c->st, 500, none, none);
@@ -108,11 +90,9 @@ static bool targets_from_location(struct pctx *c, const struct sip_uri *ru)
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		struct location_binding *lb = &v[i];
-		struct slice hop = lb->contact;
+		struct slice hop = location_binding_hop(lb);
 		struct branch *b;
 
-		if (lb->path.len && !lb->use_flow)
-			hop = first_path_uri(lb->path);
 		if (!hop.len)
 			continue;
 		b = proxy_branch_new(

@@ -408,6 +408,20 @@ void location_time_now(struct location_time *out)
 	out->unix_s = (int64_t)wall.tv_sec;
 }
 
+struct slice location_binding_hop(const struct location_binding *b)
+{
+	struct slice path = b->path;
+	const char *lt, *gt;
+
+	if (!path.len || b->use_flow)
+		return b->contact;
+	lt = memchr(path.p, '<', path.len);
+	gt = lt ? memchr(lt, '>', path.len - (size_t)(lt - path.p)) : NULL;
+	if (!lt || !gt)
+		return (struct slice){NULL, 0};
+	return slice_make(lt + 1, (size_t)(gt - lt - 1));
+}
+
 void location_bindings_clear(struct location_binding *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -88,6 +88,11 @@ struct location_binding {
 /* Drop the connection references of n copies. */
 void location_bindings_clear(struct location_binding *b, size_t n);
 
+/* Where a request for binding b goes first: the first Path URI (RFC 3327
+ * 5) unless b's flow is used, else its Contact. Empty when the Path has
+ * no <URI>. */
+struct slice location_binding_hop(const struct location_binding *b);
+
 /* One Contact of a REGISTER, as the registrar decided it. */
 struct location_contact {
 	struct slice uri;      /* the Contact URI, without <> */

@@ -129,18 +129,6 @@ static const char *q_text(uint16_t q, char buf[8])
 	return buf;
 }
 
-static bool has_token(struct sip_msg *req, enum sip_hdr_id id, const char *tag)
-{
-	const struct sip_token *t;
-
-	if (sip_msg_tokens(req, id, &t) != 0)
-		return false;
-	for (; t; t = t->next)
-		if (slice_caseeq_lit(t->value, tag))
-			return true;
-	return false;
-}
-
 /* RFC 3261 8.2.2.3: we understand path only (RFC 3327). */
 static int check_require(struct sip_msg *req, struct reg_req *q,
 			 struct buf *extra)
@@ -202,7 +190,7 @@ static int check_path(struct sip_msg *req, struct reg_req *q, struct arena *a)
 	}
 	q->u.path.len = (size_t)(p - q->u.path.p);
 	q->has_path = true;
-	q->wants_path = has_token(req, SIP_HDR_SUPPORTED, "path");
+	q->wants_path = sip_msg_has_token(req, SIP_HDR_SUPPORTED, "path");
 	return 0;
 }
 
@@ -297,7 +285,7 @@ static int check_contacts(const struct registrar *r, struct sip_msg *req,
 	if (q->is_too_brief)
 		return reject(q, 423, NULL);
 	q->wants_outbound =
-	    q->wants_outbound && has_token(req, SIP_HDR_SUPPORTED, "outbound");
+	    q->wants_outbound && sip_msg_has_token(req, SIP_HDR_SUPPORTED, "outbound");
 	return 0;
 }
 

@@ -238,3 +238,20 @@ void users_publish(struct users *s)
 	pthread_mutex_unlock(&publish_lock);
 	users_unref(old);
 }
+
+bool users_aor_exists(struct slice aor)
+{
+	const char *at = memchr(aor.p, '@', aor.len);
+	struct users *u;
+	bool is_known;
+
+	if (!at)
+		return false;
+	u = users_current();
+	is_known =
+	    u && users_lookup(
+		     u, slice_make(aor.p, (size_t)(at - aor.p)),
+		     slice_make(at + 1, aor.len - (size_t)(at + 1 - aor.p)));
+	users_unref(u);
+	return is_known;
+}

@@ -82,6 +82,10 @@ users_entry_of(const struct auth_cred *cred)
  */
 struct users *users_current(void);
 
+/* Whether "user@domain" is a subscriber in the current snapshot. Any
+ * thread. */
+bool users_aor_exists(struct slice aor);
+
 /*
  * Make s the current snapshot. Takes over the caller's reference to s (s
  * may be NULL: at exit, to release the last one). The previous snapshot is

@@ -294,6 +294,19 @@ int sip_msg_tokens(struct sip_msg *m, enum sip_hdr_id id,
 	return head ? 0 : -ENOENT;
 }
 
+bool sip_msg_has_token(struct sip_msg *m, enum sip_hdr_id id,
+		       const char *tok)
+{
+	const struct sip_token *t;
+
+	if (sip_msg_tokens(m, id, &t) != 0)
+		return false;
+	for (; t; t = t->next)
+		if (slice_caseeq_lit(t->value, tok))
+			return true;
+	return false;
+}
+
 int sip_msg_multipart(struct sip_msg *m, const struct sip_part **first)
 {
 	const struct sip_ctype *ct;

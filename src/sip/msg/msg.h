@@ -284,6 +284,10 @@ int sip_msg_auth(struct sip_msg *m, enum sip_hdr_id id,
 /* Comma-separated tokens across all headers of id (Allow, Require ...). */
 int sip_msg_tokens(struct sip_msg *m, enum sip_hdr_id id,
 		   const struct sip_token **first);
+/* One of those tokens is tok (case-insensitive): "100rel" in Require.
+ * False when absent or malformed. */
+bool sip_msg_has_token(struct sip_msg *m, enum sip_hdr_id id,
+		       const char *tok);
 /* Parts of a multipart body, nested up to limits->max_multipart_depth. */
 int sip_msg_multipart(struct sip_msg *m, const struct sip_part **first);
 
