@@ -440,21 +440,14 @@ static int on_b2bua_ring(struct loader *ld, const char *key, yaml_node_t *k,
 static int on_refer(struct loader *ld, const char *key, yaml_node_t *k,
 		    yaml_node_t *v)
 {
-	struct slice s;
-	int rc = config_get_string(ld, key, k, v, &s);
+	/* the order of enum config_refer */
+	static const char *const names[] = {"handle", "pass", "reject"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 3, &i);
 
-	if (rc != 0)
-		return rc;
-	if (slice_eq(s, SL("handle")))
-		ld->c->b2bua.refer = CONFIG_REFER_HANDLE;
-	else if (slice_eq(s, SL("pass")))
-		ld->c->b2bua.refer = CONFIG_REFER_PASS;
-	else if (slice_eq(s, SL("reject")))
-		ld->c->b2bua.refer = CONFIG_REFER_REJECT;
-	else
-		return config_fail(ld, &k->start_mark, key,
-				   "must be handle, pass or reject");
-	return 0;
+	if (rc == 0)
+		ld->c->b2bua.refer = (enum config_refer)i;
+	return rc;
 }
 
 static int on_cdr_sqlite(struct loader *ld, const char *key, yaml_node_t *k,
@@ -695,19 +688,14 @@ static int on_identity_display(struct loader *ld, const char *key,
 static int on_privacy(struct loader *ld, const char *key, yaml_node_t *k,
 		      yaml_node_t *v)
 {
-	struct slice s;
-	int rc = config_get_string(ld, key, k, v, &s);
+	/* the order of enum config_privacy */
+	static const char *const names[] = {"honor", "ignore"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
 
-	if (rc != 0)
-		return rc;
-	if (slice_eq(s, SL("honor")))
-		ld->route->rules.privacy = CONFIG_PRIVACY_HONOR;
-	else if (slice_eq(s, SL("ignore")))
-		ld->route->rules.privacy = CONFIG_PRIVACY_IGNORE;
-	else
-		return config_fail(ld, &k->start_mark, key,
-				   "must be honor or ignore");
-	return 0;
+	if (rc == 0)
+		ld->route->rules.privacy = (enum config_privacy)i;
+	return rc;
 }
 
 /* One entry of `routes`, into the next slot of c->routes. */

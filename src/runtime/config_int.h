@@ -116,6 +116,11 @@ int config_get_u32(struct loader *ld, const char *key, yaml_node_t *k,
 		   yaml_node_t *v, uint32_t min, uint32_t max, uint32_t *out);
 int config_get_bool(struct loader *ld, const char *key, yaml_node_t *k,
 		    yaml_node_t *v, bool *out);
+/* A string that must be one of names[0..n) (n >= 2): its index in *out;
+ * else the error "must be a, b or c". */
+int config_get_choice(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v, const char *const *names, size_t n,
+		      unsigned *out);
 /* Replace *dst with a copy of s. Returns 0 or -ENOMEM. */
 int config_replace_str(char **dst, struct slice s);
 /* Every key of map must be one of rules, at most once; a null value is an

@@ -54,19 +54,14 @@ static int on_record_route(struct loader *ld, const char *key, yaml_node_t *k,
 static int on_foreign(struct loader *ld, const char *key, yaml_node_t *k,
 		      yaml_node_t *v)
 {
-	struct slice s;
-	int rc = config_get_string(ld, key, k, v, &s);
+	/* the order of enum config_foreign */
+	static const char *const names[] = {"refuse", "forward"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
 
-	if (rc != 0)
-		return rc;
-	if (slice_eq(s, SL("refuse")))
-		ld->c->proxy.foreign = CONFIG_FOREIGN_REFUSE;
-	else if (slice_eq(s, SL("forward")))
-		ld->c->proxy.foreign = CONFIG_FOREIGN_FORWARD;
-	else
-		return config_fail(ld, &k->start_mark, key,
-				   "must be refuse or forward");
-	return 0;
+	if (rc == 0)
+		ld->c->proxy.foreign = (enum config_foreign)i;
+	return rc;
 }
 
 static int on_outbound_proxy(struct loader *ld, const char *key, yaml_node_t *k,
@@ -115,19 +110,14 @@ static int on_serial_timeout(struct loader *ld, const char *key, yaml_node_t *k,
 static int on_redirect(struct loader *ld, const char *key, yaml_node_t *k,
 		       yaml_node_t *v)
 {
-	struct slice s;
-	int rc = config_get_string(ld, key, k, v, &s);
+	/* the order of enum config_redirect */
+	static const char *const names[] = {"relay", "recurse"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
 
-	if (rc != 0)
-		return rc;
-	if (slice_eq(s, SL("relay")))
-		ld->c->proxy.redirect = CONFIG_REDIRECT_RELAY;
-	else if (slice_eq(s, SL("recurse")))
-		ld->c->proxy.redirect = CONFIG_REDIRECT_RECURSE;
-	else
-		return config_fail(ld, &k->start_mark, key,
-				   "must be relay or recurse");
-	return 0;
+	if (rc == 0)
+		ld->c->proxy.redirect = (enum config_redirect)i;
+	return rc;
 }
 
 static int on_max_branches(struct loader *ld, const char *key, yaml_node_t *k,

@@ -237,6 +237,33 @@ int config_get_u32(struct loader *ld, const char *key, yaml_node_t *k,
 	return 0;
 }
 
+int config_get_choice(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v, const char *const *names, size_t n,
+		      unsigned *out)
+{
+	char list[256];
+	size_t used = 0;
+	struct slice s;
+	int rc = config_get_string(ld, key, k, v, &s);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (slice_eq(s, slice_cstr(names[i]))) {
+			*out = (unsigned)i;
+			return 0;
+		}
+		rc = snprintf(list + used, sizeof(list) - used, "%s%s",
+			      i == 0	   ? ""
+			      : i + 1 == n ? " or "
+					   : ", ",
+			      names[i]);
+		if (rc > 0 && (size_t)rc < sizeof(list) - used)
+			used += (size_t)rc;
+	}
+	return config_fail(ld, &k->start_mark, key, "must be %s", list);
+}
+
 int config_get_bool(struct loader *ld, const char *key, yaml_node_t *k,
 		    yaml_node_t *v, bool *out)
 {
