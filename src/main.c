@@ -39,7 +39,7 @@ static const char usage_main[] =
 static const char usage_serve[] =
     "usage: switchboard serve [--config FILE] [--listen PROTO:HOST:PORT]...\n"
     "                         [--data-dir DIR] [--log-level LEVEL]\n"
-    "                         [--call-mode MODE]\n"
+    "                         [--call-mode MODE] [--media MODE]\n"
     "\n"
     "Run the SIP server in the foreground, logging to stderr, until\n"
     "SIGTERM or SIGINT.\n"
@@ -54,6 +54,9 @@ static const char usage_serve[] =
     "  -m, --call-mode MODE    proxy or b2bua: how calls are handled;\n"
     "                          replaces the config's call_mode (routes\n"
     "                          without a mode follow it)\n"
+    "  -M, --media MODE        anchor or bypass: whether B2BUA calls'\n"
+    "                          RTP is relayed by switchboard; replaces\n"
+    "                          media.mode (routes with a media mode keep it)\n"
     "  -h, --help              show this help\n";
 
 static const char usage_check[] =
@@ -165,6 +168,7 @@ static int cmd_serve(int argc, char **argv)
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"call-mode", required_argument, NULL, 'm'},
+	    {"media", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -176,7 +180,7 @@ static int cmd_serve(int argc, char **argv)
 	char v[256];
 	int opt, rc;
 
-	while ((opt = next_opt(argc, argv, "c:l:d:L:m:h", longs)) != -1) {
+	while ((opt = next_opt(argc, argv, "c:l:d:L:m:M:h", longs)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -197,6 +201,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'm':
 			ov.call_mode = optarg;
+			break;
+		case 'M':
+			ov.media = optarg;
 			break;
 		case 'h':
 			printf(usage_serve, default_config());

@@ -66,6 +66,7 @@ static void config_free(struct config *c)
 	sb_free(c->ov.data_dir);
 	sb_free(c->ov.log_level);
 	sb_free(c->ov.call_mode);
+	sb_free(c->ov.media);
 	sb_free(c->control_socket);
 	sb_free(c->path);
 	sb_free(c->data_dir);
@@ -74,6 +75,7 @@ static void config_free(struct config *c)
 	config_services_free(c);
 	config_routing_free(c);
 	config_b2bua_free(c);
+	config_media_free(c);
 	sb_free(c);
 	sb_live_dec(SB_LIVE_CONFIG);
 }
@@ -101,6 +103,7 @@ static int config_new(const char *name, struct config **out)
 	config_services_defaults(c);
 	config_routing_defaults(c);
 	config_b2bua_defaults(c);
+	config_media_defaults(c);
 	c->path = sb_strndup(name, strlen(name));
 	c->data_dir = sb_strndup(dir, sizeof(dir) - 1);
 	c->user_agent = sb_strndup(ua, sizeof(ua) - 1);
@@ -386,6 +389,7 @@ static int load_document(struct loader *ld, yaml_node_t *root)
 	    {"call_mode", config_on_call_mode},
 	    {"b2bua", config_on_b2bua},
 	    {"routes", config_on_routes},
+	    {"media", config_on_media},
 	};
 	if (!root)
 		return 0; /* an empty file: all defaults */
@@ -468,6 +472,15 @@ static int apply_overrides(struct loader *ld, const struct config_overrides *ov)
 						    &c->call_mode) != 0)
 		return config_fail(ld, NULL, "--call-mode",
 				   "must be proxy or b2bua");
+	if (ov->media) {
+		if (strcmp(ov->media, "anchor") == 0)
+			c->media.policy.mode = CONFIG_MEDIA_ANCHOR;
+		else if (strcmp(ov->media, "bypass") == 0)
+			c->media.policy.mode = CONFIG_MEDIA_BYPASS;
+		else
+			return config_fail(ld, NULL, "--media",
+					   "must be anchor or bypass");
+	}
 	return 0;
 }
 
@@ -489,6 +502,9 @@ static int save_overrides(struct config *c, const struct config_overrides *ov)
 		return -ENOMEM;
 	if (ov->call_mode && !(c->ov.call_mode = sb_strndup(
 				   ov->call_mode, strlen(ov->call_mode))))
+		return -ENOMEM;
+	if (ov->media &&
+	    !(c->ov.media = sb_strndup(ov->media, strlen(ov->media))))
 		return -ENOMEM;
 	return 0;
 }
@@ -531,6 +547,8 @@ static int finish(struct loader *ld, const struct config_overrides *ov)
 		rc = config_services_finish(ld);
 	if (rc == 0)
 		rc = config_b2bua_finish(ld);
+	if (rc == 0)
+		rc = config_media_finish(ld);
 	if (rc != 0)
 		return rc;
 	return ov ? save_overrides(c, ov) : 0;
@@ -624,6 +642,7 @@ int config_reload(const struct config *old, struct config **out,
 	    .data_dir = old->ov.data_dir,
 	    .log_level = old->ov.log_level,
 	    .call_mode = old->ov.call_mode,
+	    .media = old->ov.media,
 	};
 
 	for (size_t i = 0; i < old->ov.listen_count; i++)

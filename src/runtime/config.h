@@ -181,6 +181,7 @@ struct config_overrides {
 	const char *data_dir;
 	const char *log_level; /* error|warn|info|debug */
 	const char *call_mode; /* proxy|b2bua: replaces `call_mode` */
+	const char *media;     /* anchor|bypass: replaces `media.mode` */
 };
 
 struct config; /* opaque, immutable once loaded */
@@ -314,12 +315,63 @@ struct config_hdr_rules {
  * Request-URI of a new INVITE: all given conditions must hold; the first
  * matching route wins; none: `call_mode` and no rules.
  */
+/* How a B2BUA call's media goes (docs/media.md). */
+enum config_media_mode {
+	CONFIG_MEDIA_ANCHOR, /* relayed by switchboard, SDP rewritten */
+	CONFIG_MEDIA_BYPASS  /* endpoint to endpoint, SDP addresses kept */
+};
+
+/* DTMF between the legs. */
+enum config_dtmf {
+	CONFIG_DTMF_RELAY, /* RFC 4733 events relayed as they are */
+	CONFIG_DTMF_INFO   /* RFC 4733 from a leg becomes SIP INFO on the
+			      other, INFO becomes RFC 4733 (anchored) */
+};
+
+enum { CONFIG_CODECS_MAX = 16 };
+
+struct config_route;
+
+/* The media policy of a call: the `media` section's, or a route's. */
+struct config_media_policy {
+	enum config_media_mode mode;
+	const char *allow[CONFIG_CODECS_MAX]; /* codec names; none: all */
+	uint8_t nallow;
+	const char *strip[CONFIG_CODECS_MAX];
+	uint8_t nstrip;
+	bool keep_dtmf;	  /* telephone-event survives allow and strip */
+	enum config_dtmf dtmf;
+	bool is_recorded; /* every call (anchored) written to a WAV */
+	/* a route's: which fields it gave (the others are the section's) */
+	bool has_mode, has_codecs, has_dtmf, has_record;
+};
+
+/* The `media` section: the relay and the default policy. */
+struct config_media {
+	struct config_media_policy policy;
+	struct sockaddr_storage bind4, bind6; /* AF_UNSPEC: none */
+	char advertise4[48], advertise6[48];  /* in SDP; no brackets */
+	uint16_t port_min, port_max;	      /* RTP ports (pairs) */
+	uint32_t timeout_s;		      /* no RTP: end the call; 0 off */
+	uint32_t hold_timeout_s;	      /* the same on hold; 0 off */
+	uint32_t latch_window_ms;	      /* re-latching after an offer */
+	const char *record_dir;		      /* <data_dir>/recordings */
+};
+
+const struct config_media *config_media(const struct config *c);
+/* The policy for a call on route r (NULL: none matched): the route's
+ * fields where it gave them, else the section's. */
+void config_media_policy(const struct config *c, const struct config_route *r,
+			 struct config_media_policy *out);
+const char *config_media_mode_name(enum config_media_mode m);
+
 struct config_route {
 	const char *name;	 /* for logs and CDRs */
 	const char *user_prefix; /* NULL = any user */
 	const char *domain;	 /* lower case; NULL = any */
 	enum config_call_mode mode;
 	struct config_hdr_rules rules;
+	struct config_media_policy media; /* fields it gave (has_*) */
 };
 
 /* The `b2bua` section. */

@@ -84,6 +84,7 @@ static void route_free(struct config_route *r)
 	sb_free((char *)h->to_display);
 	sb_free((char *)h->pai_user);
 	sb_free((char *)h->pai_display);
+	config_media_policy_free(&r->media);
 }
 
 void config_b2bua_free(struct config *c)
@@ -713,6 +714,7 @@ static int load_route(struct loader *ld, const char *key, yaml_node_t *n)
 	    {"pai_user", on_identity_user},
 	    {"pai_display", on_identity_display},
 	    {"privacy", on_privacy},
+	    {"media", config_on_route_media},
 	};
 	struct config *c = ld->c;
 	int rc;

@@ -20,6 +20,7 @@ struct saved_overrides {
 	char *data_dir;
 	char *log_level;
 	char *call_mode;
+	char *media;
 };
 
 /* The snapshot (config.h). Immutable once config_load returned it. */
@@ -57,6 +58,7 @@ struct config {
 	struct config_b2bua b2bua;   /* cdr_csv owned; copy_headers too when
 					is_copy_headers_owned */
 	bool is_copy_headers_owned;  /* false: the built-in default list */
+	struct config_media media;   /* strings owned */
 	struct config_route *routes; /* owned, with every string in them */
 	size_t nroutes;
 	struct saved_overrides ov;
@@ -91,6 +93,9 @@ struct loader {
 	bool has_b2bua_ring;	    /* b2bua.ring_timeout_s given */
 	struct config_route *route; /* the routes entry being read */
 	bool route_has_mode[CONFIG_ROUTES_MAX]; /* `mode` given per route */
+	struct config_media_policy *policy; /* media policy being read */
+	yaml_mark_t media_mark; /* the `media` section, if given */
+	bool has_media, has_media_address, has_media_advertise;
 };
 
 /* A key of a mapping and what its value does to the snapshot. */
@@ -127,6 +132,16 @@ int config_replace_str(char **dst, struct slice s);
  * empty mapping. */
 int config_walk_map(struct loader *ld, const char *prefix, yaml_node_t *at,
 		    yaml_node_t *map, const struct rule *rules, size_t n);
+
+/* config_media.c: the `media` section and routes[].media */
+void config_media_defaults(struct config *c);
+int config_on_media(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v);
+int config_on_route_media(struct loader *ld, const char *key, yaml_node_t *k,
+			  yaml_node_t *v);
+int config_media_finish(struct loader *ld);
+void config_media_free(struct config *c);
+void config_media_policy_free(struct config_media_policy *p);
 
 /* config_map.c: b2bua.response_map */
 int config_on_response_map(struct loader *ld, const char *key,

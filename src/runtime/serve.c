@@ -215,6 +215,9 @@ static void on_worker_stop(void *ctx, struct worker *w)
 		wc->b2bua_final = *b2bua_stats(wc->b2bua);
 	/* Before the layer: its calls let go of their transactions. */
 	wc->b2bua = b2bua_free(wc->b2bua);
+	if (wc->media)
+		wc->media_final = *media_counts(wc->media);
+	wc->media = media_free(wc->media);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);
 	wc->proxy = proxy_free(wc->proxy);
@@ -303,6 +306,29 @@ static int post_b2bua(void *ctx, unsigned i,
 	return rc;
 }
 
+/* The worker's RTP relay, on its loop (not running yet). */
+static int media_open(struct wctx *wc)
+{
+	const struct config_media *cm = config_media(wc->srv->cfg);
+	struct media_opts mo = {
+	    .ports = wc->srv->ports,
+	    .bind4 = cm->bind4,
+	    .bind6 = cm->bind6,
+	    .timeout_s = cm->timeout_s,
+	    .hold_timeout_s = cm->hold_timeout_s,
+	    .latch_window_ms = cm->latch_window_ms,
+	};
+	int rc;
+
+	memcpy(mo.advertise4, cm->advertise4, sizeof(mo.advertise4));
+	memcpy(mo.advertise6, cm->advertise6, sizeof(mo.advertise6));
+	rc = media_new(worker_loop(wc->w), &mo, &wc->media);
+	if (rc != 0)
+		log_error("media_failed", "worker=%u error=\"%s\"",
+			  worker_id(wc->w), sb_strerror(rc));
+	return rc;
+}
+
 /* The worker's resolver (on its loop, which is not running yet) and its
  * proxy, handed to the dispatcher. */
 static int proxy_open(struct wctx *wc)
@@ -333,7 +359,12 @@ static int proxy_open(struct wctx *wc)
 	if (rc != 0)
 		return rc;
 	dispatch_set_proxy(wc->dispatch, wc->proxy);
+	rc = media_open(wc);
+	if (rc != 0)
+		return rc;
 	struct b2bua_deps bd = {
+	    .media = wc->media,
+	    .recorder = wc->srv->recorder,
 	    .location = pd.location,
 	    .wheel = pd.wheel,
 	    .resolver = wc->resolver,
@@ -690,6 +721,29 @@ static void listeners_log(struct serve *srv)
 	}
 }
 
+/* What every worker's relay shares: the port range and the recorder. */
+static int serve_media_open(struct serve *srv)
+{
+	const struct config_media *cm = config_media(srv->cfg);
+	int rc = media_ports_new(cm->port_min, cm->port_max, &srv->ports);
+
+	if (rc == 0)
+		rc = recorder_new(cm->record_dir, &srv->recorder);
+	if (rc != 0) {
+		log_error("media_failed",
+			  "ports=%u-%u record_dir=%s error=\"%s\"",
+			  cm->port_min, cm->port_max, cm->record_dir,
+			  sb_strerror(rc));
+		return rc;
+	}
+	log_info("media", "mode=%s ipv4=%s ipv6=%s ports=%u-%u timeout_s=%u",
+		 config_media_mode_name(cm->policy.mode),
+		 cm->advertise4[0] ? cm->advertise4 : "-",
+		 cm->advertise6[0] ? cm->advertise6 : "-", cm->port_min,
+		 cm->port_max, cm->timeout_s);
+	return 0;
+}
+
 static int serve_start(struct serve *srv)
 {
 	const char *sock = config_control_socket(srv->cfg);
@@ -707,6 +761,8 @@ static int serve_start(struct serve *srv)
 		return rc;
 	srv->nworkers = workers_wanted(srv->cfg);
 	rc = serve_services_open(srv);
+	if (rc == 0)
+		rc = serve_media_open(srv);
 	if (rc != 0)
 		return rc;
 	srv->wctx = sb_calloc(srv->nworkers, sizeof(*srv->wctx));
@@ -767,6 +823,8 @@ static void serve_free(struct serve *srv)
 		/* a worker that never ran: its resolver closes on its loop,
 		 * which worker_free() runs once more */
 		srv->wctx[i].resolver = resolver_free(srv->wctx[i].resolver);
+		srv->wctx[i].b2bua = b2bua_free(srv->wctx[i].b2bua);
+		srv->wctx[i].media = media_free(srv->wctx[i].media);
 		srv->wctx[i].w = worker_free(srv->wctx[i].w);
 	}
 	/* Bindings hold connection references: before the tables go. */
@@ -780,6 +838,8 @@ static void serve_free(struct serve *srv)
 		wctx_close(&srv->wctx[i]);
 	sb_free(srv->wctx);
 	sb_free(srv->workers);
+	srv->recorder = recorder_free(srv->recorder);
+	srv->ports = media_ports_free(srv->ports);
 	uv_mutex_destroy(&srv->stats_lock);
 	config_unref(srv->cfg);
 	sb_free(srv);

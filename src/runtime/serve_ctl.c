@@ -21,6 +21,7 @@ struct wsnap {
 	struct dispatch_stats dispatch;
 	struct proxy_stats proxy;
 	struct b2bua_stats b2bua;
+	struct media_counts media;
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	json_t *calls;		    /* `calls`: the worker's calls, or NULL */
@@ -97,6 +98,7 @@ static void job_snap(void *arg)
 	    wc->dispatch ? *dispatch_stats(wc->dispatch) : wc->dispatch_final;
 	s->proxy = wc->proxy ? *proxy_stats(wc->proxy) : wc->proxy_final;
 	s->b2bua = wc->b2bua ? *b2bua_stats(wc->b2bua) : wc->b2bua_final;
+	s->media = wc->media ? *media_counts(wc->media) : wc->media_final;
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
@@ -310,6 +312,38 @@ static json_t *b2bua_json(const struct stats_job *job, unsigned n)
 			sizeof(f) / sizeof(f[0]));
 }
 
+static json_t *media_json(struct serve *srv, const struct stats_job *job,
+			  unsigned n)
+{
+	static const struct counter f[] = {
+#define F(x) {#x, offsetof(struct media_counts, x)}
+	    F(sessions),       F(alive),	   F(sockets),
+	    F(packets),	       F(bytes),	   F(dropped_source),
+	    F(dropped_nodest), F(dropped_invalid), F(send_errors),
+	    F(latches),	       F(timeouts),	   F(dtmf_events),
+	    F(port_failures),
+#undef F
+	};
+	json_t *o = sum_json(job, n, offsetof(struct wsnap, media), f,
+			     sizeof(f) / sizeof(f[0]));
+	struct recorder_stats rs = {0};
+
+	if (!o)
+		return NULL;
+	if (srv->ports)
+		json_object_set_new(o, "port_pairs_used",
+				    json_integer(media_ports_used(srv->ports)));
+	if (srv->recorder)
+		recorder_stats(srv->recorder, &rs);
+	json_object_set_new(o, "recordings",
+			    json_pack("{sI sI sI sI}", "started",
+				      (json_int_t)rs.started, "finished",
+				      (json_int_t)rs.finished, "blocks_dropped",
+				      (json_int_t)rs.blocks_dropped, "errors",
+				      (json_int_t)rs.errors));
+	return o;
+}
+
 /* The reply to `stats`: counters summed over workers, then per worker. */
 static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 {
@@ -384,6 +418,7 @@ static json_t *stats_json(struct serve *srv, const struct stats_job *job)
 	json_object_set_new(o, "udp", udp);
 	json_object_set_new(o, "proxy", proxy_json(job, srv->nworkers));
 	json_object_set_new(o, "b2bua", b2bua_json(job, srv->nworkers));
+	json_object_set_new(o, "media", media_json(srv, job, srv->nworkers));
 	json_object_set_new(o, "stream", stream_json(srv, &conns, &p));
 	json_object_set_new(o, "per_worker", per);
 	json_object_set_new(o, "live", live_json());

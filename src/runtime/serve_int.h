@@ -14,6 +14,7 @@
 #include "runtime/worker.h"
 #include "services/dispatch/dispatch.h"
 #include "services/local/local.h"
+#include "media/media.h"
 #include "services/b2bua/b2bua.h"
 #include "services/proxy/proxy.h"
 #include "sip/resolve/resolve.h"
@@ -47,6 +48,7 @@ struct wctx {
 	struct dispatch *dispatch;   /* the layer's transaction user */
 	struct proxy *proxy;	     /* the dispatcher's proxy */
 	struct b2bua *b2bua;	     /* the dispatcher's B2BUA */
+	struct media *media;	     /* the B2BUA's RTP relay on this loop */
 	struct resolver *resolver;   /* the proxy's DNS, on this loop */
 	struct tp_conn_table *table; /* stream connections; made on the
 					worker, freed after it (main) */
@@ -60,6 +62,7 @@ struct wctx {
 	struct dispatch_stats dispatch_final; /* the dispatcher's, likewise */
 	struct proxy_stats proxy_final;	      /* the proxy's, likewise */
 	struct b2bua_stats b2bua_final;	      /* the B2BUA's, likewise */
+	struct media_counts media_final;      /* the relay's, likewise */
 	bool is_draining;
 	_Atomic uint32_t pending_pub; /* local_pending, published */
 	_Atomic bool has_seen_drain;  /* the drain reached this worker */
@@ -81,6 +84,8 @@ struct serve {
 	struct auth_ctx *auth;	     /* shared by the workers */
 	struct ban *ban;	     /* shared by the workers */
 	struct registrar *registrar; /* shared; housekeeping on worker 0 */
+	struct media_ports *ports;   /* RTP ports of every worker's relay */
+	struct recorder *recorder;   /* call recordings; its own thread */
 	unsigned nworkers;
 	struct wctx *wctx;	 /* [nworkers] */
 	struct worker **workers; /* [nworkers], for the listeners */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sdp/anchor.h"
 #include "sdp/oa.h"
 
 /* Media type codes kept for the pending offer (RFC 4566 5.14, RFC 6466). */
@@ -74,13 +75,13 @@ static uint64_t fnv64(uint64_t h, const char *p, size_t len)
 }
 
 /*
- * Hash the description as sdp_print() writes it, o= line aside: the same
- * line walk (CRLF or LF ends, empty lines dropped), each line hashed with
- * a CRLF end, so a change of line ends alone is no change.
+ * Hash printed text, o= line aside: the same line walk as sdp_print()
+ * (CRLF or LF ends, empty lines dropped), each line hashed with a CRLF
+ * end, so a change of line ends alone is no change.
  */
-static uint64_t body_hash(const struct sdp *s)
+static uint64_t text_hash(struct slice text)
 {
-	const char *p = s->raw.p, *end = s->raw.p + s->raw.len, *nl;
+	const char *p = text.p, *end = text.p + text.len, *nl;
 	uint64_t h = FNV64_OFFSET;
 	size_t len;
 
@@ -160,33 +161,62 @@ void sdp_leg_init(struct sdp_leg *l, struct slice addr, uint64_t sess_id)
 	l->sess_id = sess_id;
 }
 
-int sdp_leg_print(struct sdp_leg *l, const struct sdp *s, struct buf *out)
+/* Cut out back to len bytes, as buf keeps it: NUL-terminated. */
+static void out_truncate(struct buf *out, size_t len)
 {
-	uint64_t hash = body_hash(s), version = 1;
-	size_t start = out->len;
-	struct sdp_origin o;
-	int err;
+	out->len = len;
+	if (out->p && len < out->cap)
+		out->p[len] = '\0';
+}
 
-	/* RFC 3264 8: one more for a changed description, same for a repeat. */
-	if (l->has_sent)
-		version = hash == l->last_hash ? l->version : l->version + 1;
-	/* RFC 4566 5.2: "-" user, the leg's own id and address. */
-	o = (struct sdp_origin){
+/* Print s on leg l with o= version v. RFC 4566 5.2: "-" user, the leg's
+ * own id and address. */
+static int leg_emit(const struct sdp_leg *l, const struct sdp *s,
+		    const struct sdp_rewrite *rw, uint64_t v, struct buf *out)
+{
+	struct sdp_origin o = {
 	    .user = SL("-"),
 	    .sess_id = l->sess_id,
-	    .sess_version = version,
+	    .sess_version = v,
 	    .addrtype = l->is_ip6 ? SL("IP6") : SL("IP4"),
 	    .addr = slice_cstr(l->addr),
 	};
-	err = sdp_print(s, &o, out);
+
+	return sdp_print_rw(s, &o, rw, out);
+}
+
+/*
+ * Print with the last version, then compare what was printed (rewritten,
+ * o= aside) with the last one sent; when it differs, print again with the
+ * next version. The first SDP on a leg has version 1.
+ */
+int sdp_leg_print_rw(struct sdp_leg *l, const struct sdp *s,
+		     const struct sdp_rewrite *rw, struct buf *out)
+{
+	uint64_t version = l->has_sent ? l->version : 1, hash = 0;
+	size_t start = out->len;
+	int err;
+
+	err = leg_emit(l, s, rw, version, out);
+	if (!err) {
+		hash = text_hash(slice_make(out->p + start, out->len - start));
+		/* RFC 3264 8: one more for a change, the same for a repeat. */
+		if (l->has_sent && hash != l->last_hash) {
+			out_truncate(out, start);
+			err = leg_emit(l, s, rw, ++version, out);
+		}
+	}
 	if (err) {
-		out->len = start;
-		if (out->p && start < out->cap)
-			out->p[start] = '\0';
+		out_truncate(out, start);
 		return err;
 	}
 	l->version = version;
 	l->last_hash = hash;
 	l->has_sent = true;
 	return 0;
+}
+
+int sdp_leg_print(struct sdp_leg *l, const struct sdp *s, struct buf *out)
+{
+	return sdp_leg_print_rw(l, s, NULL, out);
 }

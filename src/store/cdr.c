@@ -1,68 +1,51 @@
-/* Call detail records: row conversion for the `cdrs` table and CSV lines. */
+/* Call detail records: row conversion for the `cdrs` table. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdbool.h>
+#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "store/store_int.h"
 
-/* A CSV line being printed into the caller's buffer. */
-struct line {
-	char *p;
-	size_t cap;   /* bytes of p, the NUL included */
-	size_t len;   /* bytes printed so far, past cap once it overflowed */
-	bool has_col; /* a column was printed: the next needs a comma */
-};
-
-static void put_char(struct line *l, char ch)
+int64_t store_cdr_packets(uint64_t n)
 {
-	if (l->len + 1 < l->cap)
-		l->p[l->len] = ch;
-	l->len++;
+	return n > INT64_MAX ? INT64_MAX : (int64_t)n;
 }
 
-/* A column separator, unless this is the first column. */
-static void put_sep(struct line *l)
+double store_cdr_real(double v)
 {
-	if (l->has_col)
-		put_char(l, ',');
-	l->has_col = true;
+	return isfinite(v) ? v : 0;
 }
 
-/*
- * RFC 4180 2.6, 2.7: a field holding a comma, quote, CR or LF is quoted,
- * its quotes doubled. CR and LF become spaces so a record is one line.
- */
-static void put_text(struct line *l, const char *s, size_t cap)
+/* A packet count: an INTEGER column is signed, a negative one is bad. */
+static int col_packets(sqlite3_stmt *st, int i, uint64_t *out)
 {
-	size_t n = strnlen(s, cap);
-	bool is_quoted = false;
+	sqlite3_int64 v = sqlite3_column_int64(st, i);
 
-	for (size_t i = 0; i < n && !is_quoted; i++)
-		is_quoted = strchr(",\"\r\n", s[i]) != NULL;
-	put_sep(l);
-	if (is_quoted)
-		put_char(l, '"');
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
-			put_char(l, '"');
-		put_char(l, s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]);
-	}
-	if (is_quoted)
-		put_char(l, '"');
+	if (v < 0)
+		return -ERANGE;
+	*out = (uint64_t)v;
+	return 0;
 }
 
-static void put_i64(struct line *l, int64_t v)
+static int col_rtp(sqlite3_stmt *st, int i, struct store_cdr_rtp *r)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+	int rc = col_packets(st, i, &r->packets);
 
-	put_sep(l);
-	for (int i = 0; i < n; i++)
-		put_char(l, num[i]);
+	r->loss_pct = sqlite3_column_double(st, i + 1);
+	r->jitter_ms = sqlite3_column_double(st, i + 2);
+	r->mos = sqlite3_column_double(st, i + 3);
+	return rc;
+}
+
+static int bind_rtp(sqlite3_stmt *st, int i, const struct store_cdr_rtp *r)
+{
+	int rc = 0;
+
+	rc |= sqlite3_bind_int64(st, i, store_cdr_packets(r->packets));
+	rc |= sqlite3_bind_double(st, i + 1, store_cdr_real(r->loss_pct));
+	rc |= sqlite3_bind_double(st, i + 2, store_cdr_real(r->jitter_ms));
+	rc |= sqlite3_bind_double(st, i + 3, store_cdr_real(r->mos));
+	return rc;
 }
 
 int store_cdr_from_row(sqlite3_stmt *st, struct store_cdr *c)
@@ -93,6 +76,11 @@ int store_cdr_from_row(sqlite3_stmt *st, struct store_cdr *c)
 	rc |= store_db_col_text(st, 18, c->b_reason, sizeof(c->b_reason));
 	rc |= store_db_col_text(st, 19, c->hangup_by, sizeof(c->hangup_by));
 	rc |= store_db_col_u32(st, 20, UINT32_MAX, &c->transfers);
+	rc |= store_db_col_text(st, 21, c->media, sizeof(c->media));
+	rc |= store_db_col_text(st, 22, c->codec, sizeof(c->codec));
+	rc |= store_db_col_text(st, 23, c->recording, sizeof(c->recording));
+	rc |= col_rtp(st, 24, &c->rtp_a);
+	rc |= col_rtp(st, 28, &c->rtp_b);
 	return rc ? -E2BIG : 0;
 }
 
@@ -122,47 +110,10 @@ int store_cdr_bind(sqlite3_stmt *st, const struct store_cdr *c)
 	rc |= store_db_bind_text(st, 19, c->b_reason, sizeof(c->b_reason));
 	rc |= store_db_bind_text(st, 20, c->hangup_by, sizeof(c->hangup_by));
 	rc |= sqlite3_bind_int64(st, 21, c->transfers);
+	rc |= store_db_bind_text(st, 22, c->media, sizeof(c->media));
+	rc |= store_db_bind_text(st, 23, c->codec, sizeof(c->codec));
+	rc |= store_db_bind_text(st, 24, c->recording, sizeof(c->recording));
+	rc |= bind_rtp(st, 25, &c->rtp_a);
+	rc |= bind_rtp(st, 29, &c->rtp_b);
 	return rc == SQLITE_OK ? 0 : -ENOMEM;
-}
-
-int store_cdr_csv(const struct store_cdr *c, char *out, size_t cap)
-{
-	struct line l = {.p = out, .cap = cap};
-
-	if (!c || (!out && cap))
-		return -EINVAL;
-	put_text(&l, c->call_id, sizeof(c->call_id));
-	put_text(&l, c->b_call_id, sizeof(c->b_call_id));
-	put_text(&l, c->caller, sizeof(c->caller));
-	put_text(&l, c->callee, sizeof(c->callee));
-	put_text(&l, c->b_target, sizeof(c->b_target));
-	put_text(&l, c->route, sizeof(c->route));
-	put_text(&l, c->source, sizeof(c->source));
-	put_i64(&l, c->start_ms);
-	put_i64(&l, c->ring_ms);
-	put_i64(&l, c->answer_ms);
-	put_i64(&l, c->end_ms);
-	put_i64(&l, c->duration_s);
-	put_i64(&l, c->billsec);
-	put_text(&l, c->disposition, sizeof(c->disposition));
-	put_text(&l, c->cause, sizeof(c->cause));
-	put_i64(&l, c->a_status);
-	put_i64(&l, c->b_status);
-	put_text(&l, c->a_reason, sizeof(c->a_reason));
-	put_text(&l, c->b_reason, sizeof(c->b_reason));
-	put_text(&l, c->hangup_by, sizeof(c->hangup_by));
-	put_i64(&l, c->transfers);
-	put_char(&l, '\n');
-	if (l.len >= cap) {
-		if (cap)
-			out[0] = '\0';
-		return -E2BIG;
-	}
-	out[l.len] = '\0';
-	return (int)l.len;
-}
-
-const char *store_cdr_csv_header(void)
-{
-	return STORE_CDR_COLS "\n";
 }

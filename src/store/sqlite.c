@@ -74,6 +74,18 @@ static const char *const migrations[] = {
     " transfers INTEGER NOT NULL"
     ");"
     "CREATE INDEX cdrs_start ON cdrs (start_ms);",
+    /* v3: media of a CDR; older rows read as not anchored, no RTP. */
+    "ALTER TABLE cdrs ADD COLUMN media TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cdrs ADD COLUMN codec TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cdrs ADD COLUMN recording TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cdrs ADD COLUMN a_rtp_packets INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN a_loss_pct REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN a_jitter_ms REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN a_mos REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN b_rtp_packets INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN b_loss_pct REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN b_jitter_ms REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cdrs ADD COLUMN b_mos REAL NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -157,6 +157,17 @@ struct store_cdr {
 	char b_reason[STORE_TEXT_MAX + 1];
 	char hangup_by[8]; /* "caller", "callee", "system" */
 	uint32_t transfers; /* REFERs completed */
+	/* media (schema v3) */
+	char media[8];		/* "anchor", "bypass" */
+	char codec[32];		/* first audio codec of the answer, "" */
+	char recording[512];	/* WAV path, "" = not recorded */
+	struct store_cdr_rtp {	/* what switchboard received from a side
+				   (anchored calls; zeroes otherwise) */
+		uint64_t packets;
+		double loss_pct;  /* 0..100 */
+		double jitter_ms; /* RFC 3550 A.8 at the end */
+		double mos;	  /* E-model estimate, 0 = no packets */
+	} rtp_a, rtp_b;		/* from the caller, from the callee */
 };
 
 /*

@@ -1,4 +1,4 @@
-/* Private to src/store: the SQLite engine under the thread and the admin. */
+/* Private to src/store: the SQLite engine, the CDR rows and their CSV file. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #ifndef SB_STORE_STORE_INT_H
 #define SB_STORE_STORE_INT_H
@@ -14,7 +14,7 @@ enum {
 	STORE_BUSY_TIMEOUT_MS = 5000, /* wait for another writer */
 	STORE_DIR_MODE = 0750,	      /* a data directory we create */
 	STORE_FILE_MODE = 0600,	      /* the database holds HA1s */
-	STORE_SCHEMA_VERSION = 2,     /* PRAGMA user_version we migrate to */
+	STORE_SCHEMA_VERSION = 3,     /* PRAGMA user_version we migrate to */
 	STORE_ERR_MAX = STORE_PATH_MAX + 256 /* an admin error message */
 };
 
@@ -28,7 +28,9 @@ enum {
 #define STORE_CDR_COLS                                                         \
 	"call_id,b_call_id,caller,callee,b_target,route,source,start_ms,"      \
 	"ring_ms,answer_ms,end_ms,duration_s,billsec,disposition,cause,"       \
-	"a_status,b_status,a_reason,b_reason,hangup_by,transfers"
+	"a_status,b_status,a_reason,b_reason,hangup_by,transfers,media,codec," \
+	"recording,a_rtp_packets,a_loss_pct,a_jitter_ms,a_mos,b_rtp_packets,"  \
+	"b_loss_pct,b_jitter_ms,b_mos"
 
 /* "<data_dir>/switchboard.db" into path; -ENAMETOOLONG, -EINVAL. */
 int store_db_path(const char *data_dir, char *path, size_t cap);
@@ -74,5 +76,22 @@ int store_binding_from_row(sqlite3_stmt *st, struct store_binding *b);
 int store_binding_bind(sqlite3_stmt *st, const struct store_binding *b);
 int store_cdr_from_row(sqlite3_stmt *st, struct store_cdr *c);
 int store_cdr_bind(sqlite3_stmt *st, const struct store_cdr *c);
+/*
+ * What the database and the CSV line hold for a CDR's numbers, so the two
+ * agree: a packet count beyond INT64_MAX (an INTEGER column) as INT64_MAX,
+ * a NaN or infinite statistic (SQLite stores NaN as NULL) as 0.
+ */
+int64_t store_cdr_packets(uint64_t n);
+double store_cdr_real(double v);
+
+/*
+ * The CDR CSV file of the store thread. csv_open opens path for appending
+ * (mode 0640), writing the header first when the file is empty and logging
+ * a warning when a non-empty file starts with another header; it returns
+ * 0 and sets *fd, or a negative errno. csv_append writes c as one line,
+ * logging a failure.
+ */
+int store_cdr_csv_open(const char *path, int *fd);
+void store_cdr_csv_append(int fd, const struct store_cdr *c);
 
 #endif

@@ -1,13 +1,11 @@
 /* The store thread: a bounded queue, write-behind, reads, change polling. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,9 +52,11 @@ static const char *const stmt_sql[ST__COUNT] = {
 	       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
 	       "?13)",
     [ST_DEL] = "DELETE FROM bindings WHERE aor = ?1 AND contact = ?2",
-    [ST_CDR_PUT] = "INSERT INTO cdrs (" STORE_CDR_COLS
-		   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-		   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    [ST_CDR_PUT] =
+	"INSERT INTO cdrs (" STORE_CDR_COLS
+	") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+	"?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_USERS] = "SELECT " STORE_USER_COLS " FROM users ORDER BY domain, user",
     [ST_BINDINGS] = "SELECT " STORE_BINDING_COLS " FROM bindings WHERE "
 		    "expires_at > ?1 ORDER BY aor, contact",
@@ -143,39 +143,6 @@ static void pending_free(struct store *s)
 	}
 	s->cdrs_tail = &s->cdrs_head;
 	s->npending = 0;
-}
-
-/* Committed CDRs (the batch's tail from cdrs on) as CSV lines. */
-static void csv_append(struct store *s, const struct job *cdrs)
-{
-	char line[4096];
-
-	for (const struct job *j = cdrs; j && s->csv_fd >= 0; j = j->next) {
-		int n = store_cdr_csv(&j->c, line, sizeof(line));
-
-		if (n > 0 && write(s->csv_fd, line, (size_t)n) != n)
-			log_warn("csv_write_failed", "error=\"%s\"",
-				 sb_strerror(-errno));
-	}
-}
-
-/* Open opts.cdr_csv for appending, the header first in an empty file. */
-static int csv_open(struct store *s)
-{
-	const char *h = store_cdr_csv_header();
-	struct stat st;
-
-	s->csv_fd = -1;
-	if (!s->o.cdr_csv || !s->o.cdr_csv[0])
-		return 0;
-	s->csv_fd =
-	    open(s->o.cdr_csv, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (s->csv_fd < 0)
-		return -errno;
-	if (fstat(s->csv_fd, &st) == 0 && st.st_size == 0 &&
-	    write(s->csv_fd, h, strlen(h)) < 0)
-		return -errno;
-	return 0;
 }
 
 static void destroy(struct store *s)
@@ -384,7 +351,8 @@ static int flush_batch(struct store *s)
 	count(&s->commits, 1);
 	count(&s->writes, n - ncdrs);
 	count(&s->cdrs, ncdrs);
-	csv_append(s, cdrs);
+	for (j = cdrs; j && s->csv_fd >= 0; j = j->next)
+		store_cdr_csv_append(s->csv_fd, &j->c);
 	log_debug("flushed", "path=%s writes=%zu cdrs=%zu ms=%llu",
 		  esc_path(s, tmp, sizeof(tmp)), n - ncdrs, ncdrs,
 		  (unsigned long long)(now_ms() - start));
@@ -745,7 +713,8 @@ int store_open(const struct store_opts *o, struct store **out)
 	}
 	s->nbuckets = STORE_BUCKETS_MIN;
 	s->cdrs_tail = &s->cdrs_head;
-	rc = csv_open(s);
+	if (s->o.cdr_csv && s->o.cdr_csv[0])
+		rc = store_cdr_csv_open(s->o.cdr_csv, &s->csv_fd);
 	if (rc != 0) {
 		log_error("open_failed", "cdr_csv=%s error=\"%s\"",
 			  log_esc(slice_cstr(s->o.cdr_csv), tmp, sizeof(tmp)),

@@ -32,6 +32,8 @@ proxy:
   record_route: true
 b2bua:
   ring_timeout_s: {ring}
+media:
+  mode: {media}
 """
 
 ALICE_HZ, BOB_HZ = 440, 1000
@@ -302,13 +304,15 @@ def make_call(start_server, tmp_path):
     with users alice and bob, both registered from baresip with digest."""
     uas = []
 
-    def make(ring_timeout_s=30, mode="b2bua"):
+    def make(ring_timeout_s=30, mode="b2bua", media="bypass", phones=None):
         host, ha, hb = distinct_loopbacks(3)
+        if phones:  # the phones' own addresses (RTP leaves from 127.0.0.1)
+            ha, hb = phones
         data = tmp_path / "data"
         for user in ("alice", "bob"):
             add_user(data, "%s@%s" % (user, host), user + "-pw")
         s = start_server(config=CONFIG.format(ring=ring_timeout_s,
-                                                   mode=mode),
+                                                   mode=mode, media=media),
                          hosts=[host])
         a = Baresip(tmp_path, ha, "alice", tone_hz=ALICE_HZ, trace=True)
         uas.append(a)

@@ -19,6 +19,9 @@ listen:
 log:
   level: debug
 call_mode: b2bua
+# signalling tests: SDP passes end to end (test_media*.py anchor it)
+media:
+  mode: bypass
 proxy:
   foreign_domains: forward
 timers:

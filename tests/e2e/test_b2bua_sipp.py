@@ -26,6 +26,9 @@ log:
   level: debug
 workers: 2
 call_mode: b2bua
+# signalling tests: SDP passes end to end (test_media*.py anchor it)
+media:
+  mode: bypass
 proxy:
   foreign_domains: forward
 {extra}"""

@@ -110,7 +110,8 @@ def make_trio(start_server, tmp_path):
         for user in ("alice", "bob", "carol"):
             add_user(data, "%s@%s" % (user, host), user + "-pw")
         s = start_server(config=CONFIG.format(ring=ring_timeout_s,
-                                                   mode="b2bua"),
+                                                   mode="b2bua",
+                                                   media="bypass"),
                          hosts=[host])
         phones = []
         for name, h, hz in (("alice", ha, ALICE_HZ), ("bob", hb, BOB_HZ),

@@ -40,7 +40,7 @@ def test_user_add_list_passwd_del(tmp_path):
              "+15551001", "--max-bindings", "3", "alice@127.0.0.1", "secret")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "added alice@127.0.0.1\n"
-    assert db_value(data, "PRAGMA user_version") == 2
+    assert db_value(data, "PRAGMA user_version") == 3
     assert db_value(data, "PRAGMA journal_mode") == "wal"
     assert (data / "switchboard.db").stat().st_mode & 0o777 == 0o600
     assert db_rows(data) == [

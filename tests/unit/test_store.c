@@ -265,7 +265,7 @@ static void test_store_open_creates_and_migrates(void **state)
 	open_store(f, 0, 0, 0);
 	assert_int_equal(stat(f->db, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master "
 				    "WHERE name IN ('users', 'bindings')"),
 			 2);
@@ -287,7 +287,7 @@ static void test_store_reopen_is_idempotent(void **state)
 	f->s = store_close(f->s);
 	open_store(f, 0, 0, 0);
 	f->s = store_close(f->s);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM users"), 1);
 }
 
@@ -303,7 +303,7 @@ static void test_store_v0_empty_file_migrates(void **state)
 	close(fd);
 	assert_int_equal(sql_int(f, "PRAGMA user_version"), 0);
 	assert_int_equal(store_admin_user_add(f->data, &u, NULL, 0), 0);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
 	open_store(f, 0, 0, 0);
 	f->s = store_close(f->s);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM users"), 1);

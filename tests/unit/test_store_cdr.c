@@ -1,7 +1,9 @@
 /* Unit tests for call detail records in the store: write-behind, reads, CSV. */
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
+#include <float.h>
 #include <ftw.h>
+#include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
@@ -26,10 +28,19 @@ enum {
 	WAIT_MS = 5000, /* longest wait for the store thread */
 	POSTS_MAX = 16,
 	ROWS_MAX = 8,
-	CDR_COLS = 21,	/* fields of struct store_cdr */
-	CSV_MAX = 4096, /* more than the longest line */
-	FIELD_MAX = 320 /* a parsed CSV field */
+	CDR_COLS = 32,	    /* columns of a CDR (struct store_cdr flattened) */
+	CDR_COLS_V2 = 21,   /* the columns before media (schema v2) */
+	CSV_MAX = 8192,	    /* more than the longest line */
+	CSV_OLD_MAX = 4096, /* the line buffer before media */
+	FIELD_MAX = 1100,   /* a parsed CSV field */
+	FILE_MAX = 16384    /* a CSV file read back */
 };
+
+/* The CSV header before media: still its start, for existing readers. */
+static const char header_v2[] =
+    "call_id,b_call_id,caller,callee,b_target,route,source,start_ms,ring_ms,"
+    "answer_ms,end_ms,duration_s,billsec,disposition,cause,a_status,b_status,"
+    "a_reason,b_reason,hangup_by,transfers";
 
 /* One completion posted to the test thread. */
 struct post {
@@ -42,6 +53,7 @@ struct fx {
 	char dir[64];  /* mkdtemp */
 	char data[96]; /* dir/data: the data directory, made by the store */
 	char db[128];  /* data/switchboard.db */
+	char csv[96];  /* dir/cdrs.csv */
 	struct store *s;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -75,6 +87,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f.dir));
 	snprintf(f.data, sizeof(f.data), "%s/data", f.dir);
 	snprintf(f.db, sizeof(f.db), "%s/switchboard.db", f.data);
+	snprintf(f.csv, sizeof(f.csv), "%s/cdrs.csv", f.dir);
 	assert_int_equal(pthread_mutex_init(&f.lock, NULL), 0);
 	assert_int_equal(pthread_cond_init(&f.cond, NULL), 0);
 	assert_int_equal(sem_init(&f.started, 0, 0), 0);
@@ -248,6 +261,12 @@ static void cdr_make(struct store_cdr *c, int i, int64_t start_ms)
 	snprintf(c->b_reason, sizeof(c->b_reason), "Q.850;cause=16");
 	snprintf(c->hangup_by, sizeof(c->hangup_by), "caller");
 	c->transfers = (uint32_t)i;
+	snprintf(c->media, sizeof(c->media), "anchor");
+	snprintf(c->codec, sizeof(c->codec), "PCMU");
+	snprintf(c->recording, sizeof(c->recording),
+		 "/var/lib/switchboard/rec/a-%d.wav", i);
+	c->rtp_a = (struct store_cdr_rtp){3000 + i, 0.25, 4.5, 4.38};
+	c->rtp_b = (struct store_cdr_rtp){2990, 1.0 / 3, 12.5, 3.999};
 }
 
 /* Every text field full, awkward bytes, extreme numbers. */
@@ -270,6 +289,35 @@ static void cdr_make_extreme(struct store_cdr *c, int64_t start_ms)
 	c->a_status = UINT16_MAX;
 	c->b_status = 0;
 	c->transfers = UINT32_MAX;
+	memset(c->media, 'm', sizeof(c->media) - 1);
+	memset(c->codec, ',', sizeof(c->codec) - 1);
+	memset(c->recording, '"', sizeof(c->recording) - 1);
+	c->rtp_a =
+	    (struct store_cdr_rtp){INT64_MAX, -DBL_MAX, DBL_MAX, DBL_MIN};
+	c->rtp_b = (struct store_cdr_rtp){0, 100, 1e-300, 0};
+}
+
+/* The longest CSV line: every text field a run of quotes. */
+static void cdr_make_longest(struct store_cdr *c)
+{
+	cdr_make_extreme(c, INT64_MIN);
+	memset(c->call_id, '"', sizeof(c->call_id) - 1);
+	memset(c->b_call_id, '"', sizeof(c->b_call_id) - 1);
+	memset(c->caller, '"', sizeof(c->caller) - 1);
+	memset(c->callee, '"', sizeof(c->callee) - 1);
+	memset(c->route, '"', sizeof(c->route) - 1);
+	memset(c->source, '"', sizeof(c->source) - 1);
+	memset(c->disposition, '"', sizeof(c->disposition) - 1);
+	memset(c->cause, '"', sizeof(c->cause) - 1);
+	memset(c->a_reason, '"', sizeof(c->a_reason) - 1);
+	memset(c->b_reason, '"', sizeof(c->b_reason) - 1);
+	memset(c->hangup_by, '"', sizeof(c->hangup_by) - 1);
+	memset(c->media, '"', sizeof(c->media) - 1);
+	memset(c->codec, '"', sizeof(c->codec) - 1);
+	c->ring_ms = c->answer_ms = c->end_ms = INT64_MIN;
+	c->rtp_a.packets = c->rtp_b.packets = INT64_MAX;
+	c->rtp_a.loss_pct = c->rtp_a.jitter_ms = c->rtp_a.mos = -DBL_MAX;
+	c->rtp_b = c->rtp_a;
 }
 
 static void stats(struct fx *f, struct store_stats *st)
@@ -284,7 +332,7 @@ static void test_store_cdr_schema_migrated(void **state)
 
 	open_store(f, 0, 0);
 	f->s = store_close(f->s);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
 	assert_int_equal(
 	    sql_int(f, "SELECT count(*) FROM pragma_table_info('cdrs')"),
 	    CDR_COLS + 1);
@@ -299,7 +347,10 @@ static void test_store_cdr_schema_migrated(void **state)
 		    "0, 0, 0)");
 	open_store(f, 0, 0);
 	f->s = store_close(f->s);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(
+	    sql_int(f, "SELECT count(*) FROM pragma_table_info('cdrs')"),
+	    CDR_COLS + 1);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM cdrs"), 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM users"), 1);
 }
@@ -521,6 +572,228 @@ static void test_store_cdr_closing_store_refuses(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM cdrs"), f->accepted);
 }
 
+/* The schema of a v2 database, as that release created it. */
+static const char schema_v2[] =
+    "CREATE TABLE users (user TEXT NOT NULL, domain TEXT NOT NULL, "
+    "ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL, display TEXT NOT NULL "
+    "DEFAULT '', caller_id TEXT NOT NULL DEFAULT '', max_bindings INTEGER "
+    "NOT NULL DEFAULT 0, created INTEGER NOT NULL, updated INTEGER NOT NULL, "
+    "PRIMARY KEY (domain, user)) WITHOUT ROWID;"
+    "CREATE TABLE bindings (aor TEXT NOT NULL, contact TEXT NOT NULL, path "
+    "TEXT NOT NULL DEFAULT '', call_id TEXT NOT NULL, cseq INTEGER NOT NULL, "
+    "q_milli INTEGER NOT NULL, expires_at INTEGER NOT NULL, transport TEXT "
+    "NOT NULL, source TEXT NOT NULL, local TEXT NOT NULL, user_agent TEXT "
+    "NOT NULL, instance TEXT NOT NULL, reg_id INTEGER NOT NULL, PRIMARY KEY "
+    "(aor, contact)) WITHOUT ROWID;"
+    "CREATE INDEX bindings_expires ON bindings (expires_at);"
+    "CREATE TABLE cdrs (id INTEGER PRIMARY KEY AUTOINCREMENT, call_id TEXT "
+    "NOT NULL, b_call_id TEXT NOT NULL, caller TEXT NOT NULL, callee TEXT "
+    "NOT NULL, b_target TEXT NOT NULL, route TEXT NOT NULL, source TEXT NOT "
+    "NULL, start_ms INTEGER NOT NULL, ring_ms INTEGER NOT NULL, answer_ms "
+    "INTEGER NOT NULL, end_ms INTEGER NOT NULL, duration_s INTEGER NOT "
+    "NULL, billsec INTEGER NOT NULL, disposition TEXT NOT NULL, cause TEXT "
+    "NOT NULL, a_status INTEGER NOT NULL, b_status INTEGER NOT NULL, "
+    "a_reason TEXT NOT NULL, b_reason TEXT NOT NULL, hangup_by TEXT NOT "
+    "NULL, transfers INTEGER NOT NULL);"
+    "CREATE INDEX cdrs_start ON cdrs (start_ms);"
+    "PRAGMA user_version = 2;";
+
+/* Two CDRs as a v2 server wrote them, and a user. */
+static const char rows_v2[] =
+    "INSERT INTO users VALUES ('alice', 'example.com', 'a', 'b', '', '', 0, "
+    "0, 0);"
+    "INSERT INTO cdrs (call_id, b_call_id, caller, callee, b_target, route, "
+    "source, start_ms, ring_ms, answer_ms, end_ms, duration_s, billsec, "
+    "disposition, cause, a_status, b_status, a_reason, b_reason, hangup_by, "
+    "transfers) VALUES "
+    "('old-1@192.0.2.7', '', 'sip:alice@example.com', 'sip:100@example.com',"
+    " '', 'pstn', '192.0.2.7:5062', 1000, 0, 0, 2000, 1, 0, 'cancelled', "
+    "'cancelled', 487, 487, 'Request Terminated', '', 'caller', 0),"
+    "('old-2@192.0.2.7', 'b-2@192.0.2.1', 'sip:alice@example.com', "
+    "'sip:101@example.com', 'sip:101@198.51.100.9', '', '192.0.2.7:5062', "
+    "3000, 4000, 5000, 65000, 62, 60, 'answered', 'normal', 200, 200, 'OK', "
+    "'', 'callee', 1);";
+
+static void assert_no_media(const struct store_cdr *c)
+{
+	const struct store_cdr_rtp zero = {0};
+
+	assert_string_equal(c->media, "");
+	assert_string_equal(c->codec, "");
+	assert_string_equal(c->recording, "");
+	assert_memory_equal(&c->rtp_a, &zero, sizeof(zero));
+	assert_memory_equal(&c->rtp_b, &zero, sizeof(zero));
+}
+
+static void test_store_cdr_v2_migrates_keeping_rows(void **state)
+{
+	struct fx *f = *state;
+	struct store_cdr c;
+	char line[CSV_MAX];
+
+	assert_int_equal(mkdir(f->data, 0700), 0);
+	sql_exec(f, schema_v2);
+	sql_exec(f, rows_v2);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 2);
+
+	open_store(f, 60000, 0);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(
+	    sql_int(f, "SELECT count(*) FROM pragma_table_info('cdrs')"),
+	    CDR_COLS + 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM users"), 1);
+	assert_int_equal(sql_int(f,
+				 "SELECT count(*) FROM cdrs WHERE media = '' "
+				 "AND codec = '' AND recording = '' AND "
+				 "a_rtp_packets = 0 AND a_loss_pct = 0 AND "
+				 "a_jitter_ms = 0 AND a_mos = 0 AND "
+				 "b_rtp_packets = 0 AND b_loss_pct = 0 AND "
+				 "b_jitter_ms = 0 AND b_mos = 0"),
+			 2);
+
+	/* The old rows read back whole, no media; a new one beside them. */
+	cdr_make(&c, 5, 9000);
+	assert_int_equal(store_cdr_put(f->s, &c), 0);
+	load(f, 10);
+	assert_int_equal(f->n, 3);
+	assert_memory_equal(&f->cdrs[0], &c, sizeof(c));
+	assert_string_equal(f->cdrs[1].call_id, "old-2@192.0.2.7");
+	assert_string_equal(f->cdrs[1].b_target, "sip:101@198.51.100.9");
+	assert_int_equal(f->cdrs[1].ring_ms, 4000);
+	assert_int_equal(f->cdrs[1].billsec, 60);
+	assert_string_equal(f->cdrs[1].disposition, "answered");
+	assert_string_equal(f->cdrs[1].hangup_by, "callee");
+	assert_int_equal(f->cdrs[1].transfers, 1);
+	assert_no_media(&f->cdrs[1]);
+	assert_string_equal(f->cdrs[2].call_id, "old-1@192.0.2.7");
+	assert_string_equal(f->cdrs[2].route, "pstn");
+	assert_int_equal(f->cdrs[2].a_status, 487);
+	assert_string_equal(f->cdrs[2].a_reason, "Request Terminated");
+	assert_no_media(&f->cdrs[2]);
+	assert_int_equal(store_cdr_csv(&f->cdrs[2], line, sizeof(line)),
+			 strlen(line));
+	assert_string_equal(line,
+			    "old-1@192.0.2.7,,sip:alice@example.com,"
+			    "sip:100@example.com,,pstn,192.0.2.7:5062,1000,0,0,"
+			    "2000,1,0,cancelled,cancelled,487,487,Request "
+			    "Terminated,,caller,0,,,,0,0.00,0.00,0.00,0,0.00,"
+			    "0.00,0.00\n");
+	f->s = store_close(f->s);
+
+	/* Migrated once: opening again changes nothing. */
+	open_store(f, 0, 0);
+	f->s = store_close(f->s);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 3);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM cdrs"), 3);
+}
+
+/* The file at path into buf (NUL-terminated); returns its length. */
+static size_t file_read(const char *path, char *buf, size_t cap)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, cap - 1, fp);
+	assert_true(feof(fp));
+	fclose(fp);
+	buf[n] = '\0';
+	return n;
+}
+
+static void test_store_cdr_media_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts o = {.data_dir = f->data,
+			       .flush_ms = 60000,
+			       .post = post_to_test,
+			       .cdr_csv = f->csv};
+	static char got[FILE_MAX], want[FILE_MAX];
+	struct store_cdr c[3], odd;
+	size_t len;
+	int n;
+
+	cdr_make(&c[0], 1, 1000);
+	cdr_make_extreme(&c[1], 2000);
+	cdr_make_longest(&c[2]);
+	c[2].start_ms = 3000;
+	/* What SQLite cannot hold: NaN would be NULL, packets beyond int64. */
+	cdr_make(&odd, 4, 4000);
+	odd.rtp_a = (struct store_cdr_rtp){UINT64_MAX, NAN, INFINITY, -NAN};
+	odd.rtp_b.jitter_ms = -INFINITY;
+
+	assert_int_equal(store_open(&o, &f->s), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_cdr_put(f->s, &c[i]), 0);
+	assert_int_equal(store_cdr_put(f->s, &odd), 0);
+	load(f, 10);
+	assert_int_equal(f->n, 4);
+	assert_memory_equal(&f->cdrs[1], &c[2], sizeof(c[2]));
+	assert_memory_equal(&f->cdrs[2], &c[1], sizeof(c[1]));
+	assert_memory_equal(&f->cdrs[3], &c[0], sizeof(c[0]));
+	assert_true(f->cdrs[0].rtp_a.packets == (uint64_t)INT64_MAX);
+	assert_true(f->cdrs[0].rtp_a.loss_pct == 0);
+	assert_true(f->cdrs[0].rtp_a.jitter_ms == 0);
+	assert_true(f->cdrs[0].rtp_a.mos == 0);
+	assert_true(f->cdrs[0].rtp_b.jitter_ms == 0);
+	assert_true(f->cdrs[0].rtp_b.mos == odd.rtp_b.mos);
+	assert_string_equal(f->cdrs[0].recording, odd.recording);
+	f->s = store_close(f->s);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM cdrs WHERE "
+				    "typeof(a_loss_pct) = 'real' AND "
+				    "typeof(b_mos) = 'real' AND "
+				    "typeof(a_rtp_packets) = 'integer'"),
+			 4);
+	assert_int_equal(sql_int(f, "SELECT a_rtp_packets FROM cdrs WHERE "
+				    "start_ms = 1000"),
+			 3001);
+	assert_int_equal(sql_int(f, "SELECT length(recording) FROM cdrs WHERE "
+				    "start_ms = 2000"),
+			 sizeof(c[1].recording) - 1);
+
+	/* The CSV file: the header, then each line as SQLite reads it back. */
+	len = strlen(store_cdr_csv_header());
+	memcpy(want, store_cdr_csv_header(), len);
+	for (int i = 3; i >= 0; i--) {
+		n = store_cdr_csv(&f->cdrs[i], want + len, sizeof(want) - len);
+		assert_true(n > 0);
+		if (i == 1)
+			assert_true(n > CSV_OLD_MAX); /* the longest fits */
+		len += (size_t)n;
+	}
+	assert_int_equal(file_read(f->csv, got, sizeof(got)), len);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, ",anchor,PCMU,/var/lib/switchboard/rec/"
+				    "a-4.wav,9223372036854775807,0.00,0.00,"
+				    "0.00,2990,0.33,0.00,4.00\n"));
+}
+
+/* A file begun by an older build keeps its header; rows are appended. */
+static void test_store_cdr_csv_old_file_appended(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts o = {.data_dir = f->data, .cdr_csv = f->csv};
+	static char got[FILE_MAX], want[FILE_MAX];
+	const char *old = "a-0@192.0.2.7,,x,y,,,z,0,0,0,0,0,0,failed,error,500,"
+			  "0,,,system,0\n";
+	struct store_cdr c;
+	FILE *fp;
+	int n;
+
+	fp = fopen(f->csv, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%s\n%s", header_v2, old);
+	fclose(fp);
+	cdr_make(&c, 1, 1000);
+	assert_int_equal(store_open(&o, &f->s), 0);
+	assert_int_equal(store_cdr_put(f->s, &c), 0);
+	f->s = store_close(f->s);
+	n = snprintf(want, sizeof(want), "%s\n%s", header_v2, old);
+	assert_true(store_cdr_csv(&c, want + n, sizeof(want) - (size_t)n) > 0);
+	file_read(f->csv, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
 /* Split a CSV line into fields (RFC 4180); returns the count. */
 static int csv_split(const char *line, char fields[][FIELD_MAX], int max)
 {
@@ -560,7 +833,9 @@ static void test_store_cdr_csv_quoting(void **state)
 	    "a-1@192.0.2.7,,\"\"\"Alice, A.\"\" <sip:alice@example.com>\","
 	    "sip:101@example.com,sip:101@198.51.100.9,\"two  lines\","
 	    "192.0.2.7:5062,1700000000000,1700000001000,0,1700000063500,63,0,"
-	    "cancelled,cancelled,487,487,\"say \"\"hi\"\"\",\" \",system,0\n";
+	    "cancelled,cancelled,487,487,\"say \"\"hi\"\"\",\" \",system,0,"
+	    "bypass,,\"/rec/a \"\"1\"\", b.wav\",0,0.00,0.00,0.00,2990,0.33,"
+	    "12.50,4.00\n";
 
 	cdr_make(&c, 1, 1700000000000);
 	c.b_call_id[0] = '\0';
@@ -576,6 +851,10 @@ static void test_store_cdr_csv_quoting(void **state)
 	snprintf(c.b_reason, sizeof(c.b_reason), "\n");
 	snprintf(c.hangup_by, sizeof(c.hangup_by), "system");
 	c.transfers = 0;
+	snprintf(c.media, sizeof(c.media), "bypass");
+	c.codec[0] = '\0';
+	snprintf(c.recording, sizeof(c.recording), "/rec/a \"1\", b.wav");
+	c.rtp_a = (struct store_cdr_rtp){0};
 	assert_int_equal(store_cdr_csv(&c, out, sizeof(out)), strlen(want));
 	assert_string_equal(out, want);
 }
@@ -588,9 +867,15 @@ static void test_store_cdr_csv_columns_match_header(void **state)
 	char out[CSV_MAX], want[FIELD_MAX];
 
 	assert_non_null(h);
-	assert_int_equal(strncmp(h, "call_id,b_call_id,caller,", 25), 0);
+	/* The v2 columns first, in their order: old readers keep working. */
+	assert_int_equal(strncmp(h, header_v2, strlen(header_v2)), 0);
+	assert_string_equal(h + strlen(header_v2),
+			    ",media,codec,recording,a_rtp_packets,a_loss_pct,"
+			    "a_jitter_ms,a_mos,b_rtp_packets,b_loss_pct,"
+			    "b_jitter_ms,b_mos\n");
 	assert_int_equal(csv_split(h, fields, CDR_COLS + 1), CDR_COLS);
-	assert_string_equal(fields[CDR_COLS - 1], "transfers");
+	assert_string_equal(fields[CDR_COLS_V2 - 1], "transfers");
+	assert_string_equal(fields[CDR_COLS - 1], "b_mos");
 
 	cdr_make(&c, 3, 1700000000000);
 	assert_true(store_cdr_csv(&c, out, sizeof(out)) > 0);
@@ -616,6 +901,19 @@ static void test_store_cdr_csv_columns_match_header(void **state)
 	assert_string_equal(fields[17], want);
 	assert_string_equal(fields[19], c.hangup_by);
 	assert_string_equal(fields[20], "4294967295");
+	assert_string_equal(fields[21], c.media);
+	assert_string_equal(fields[22], c.codec);
+	assert_string_equal(fields[23], c.recording);
+	assert_string_equal(fields[24], "9223372036854775807");
+	assert_int_equal(strlen(fields[25]), 313); /* -DBL_MAX, 2 decimals */
+	assert_int_equal(strncmp(fields[25], "-17976931348623157", 18), 0);
+	assert_string_equal(fields[25] + 310, ".00");
+	assert_string_equal(fields[26], fields[25] + 1);
+	assert_string_equal(fields[27], "0.00");
+	assert_string_equal(fields[28], "0");
+	assert_string_equal(fields[29], "100.00");
+	assert_string_equal(fields[30], "0.00");
+	assert_string_equal(fields[31], "0.00");
 }
 
 static void test_store_cdr_csv_too_small(void **state)
@@ -655,6 +953,12 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_store_cdr_closing_store_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_cdr_v2_migrates_keeping_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_cdr_media_round_trip,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_store_cdr_csv_old_file_appended, setup, teardown),
 	    cmocka_unit_test(test_store_cdr_csv_quoting),
 	    cmocka_unit_test(test_store_cdr_csv_columns_match_header),
 	    cmocka_unit_test(test_store_cdr_csv_too_small),

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/wheel.h"
+#include "media/media.h"
 #include "services/registrar/location.h"
 #include "sip/msg/msg.h"
 #include "sip/resolve/resolve.h"
@@ -63,6 +64,8 @@ struct b2bua_deps {
 	int (*post)(void *ctx, unsigned i,
 		    void (*fn)(struct b2bua *b, void *arg), void *arg);
 	void *post_ctx;
+	struct media *media;	   /* the worker's relay; NULL: bypass only */
+	struct recorder *recorder; /* shared; NULL: no recordings */
 };
 
 /* Counters of one worker's B2BUA (worker thread only). */

@@ -4,6 +4,9 @@
 #define SB_SERVICES_B2BUA_INT_H
 
 #include "base/buf.h"
+#include "media/media.h"
+#include "runtime/config.h"
+#include "sdp/anchor.h"
 #include "sdp/oa.h"
 #include "services/b2bua/b2bua.h"
 #include "sip/dialog/dialog.h"
@@ -43,6 +46,7 @@ enum call_cause {
 	CAUSE_CANCELLED,
 	CAUSE_TIMEOUT,
 	CAUSE_MEDIA_TIMEOUT,
+	CAUSE_NO_CODEC, /* no common codec (488) */
 	CAUSE_ERROR
 };
 
@@ -53,6 +57,9 @@ struct leg {
 	struct dialog dlg; /* first: a table entry is a leg */
 	struct call *call;
 	bool is_a;	       /* the caller's side (we are its UAS) */
+	uint8_t mside;	       /* MEDIA_A (the caller's side) or MEDIA_B;
+				  a transfer's new leg takes the side of
+				  the leg it replaces */
 	bool is_in_table;      /* dlg in the worker's dialog table */
 	bool is_done;	       /* B: failed, cancelled or ended */
 	bool is_cancelled;     /* B: CANCEL sent */
@@ -62,6 +69,7 @@ struct leg {
 				  or where the INVITE went (counted) */
 	struct sdp_leg sdp;
 	struct sdp_oa oa;
+	int family_hint; /* B: where its INVITE goes, before it has a flow */
 	/* B: the initial INVITE until its final response */
 	struct txn *invite_ct;
 	struct resolve_req *dns;
@@ -96,11 +104,11 @@ struct leg {
 	char *last_sdp;		 /* the last SDP we sent on this leg */
 	uint32_t last_sdp_len;
 	/* refer.c */
-	struct leg *other;    /* bridged to (answer, transfers); NULL: see
-				 leg_peer() */
-	bool is_detached;     /* transferred away: its BYE ends only itself */
-	struct refer *refer;  /* the transfer this leg is the new leg of */
-	struct refer *xfer;   /* the transfer this leg asked for */
+	struct leg *other;   /* bridged to (answer, transfers); NULL: see
+				leg_peer() */
+	bool is_detached;    /* transferred away: its BYE ends only itself */
+	struct refer *refer; /* the transfer this leg is the new leg of */
+	struct refer *xfer;  /* the transfer this leg asked for */
 	/* prack.c */
 	struct prack_uas *uas; /* A: the caller requires 100rel; else NULL */
 	bool has_rel_answer;   /* A: our answer went in a reliable 1xx;
@@ -144,14 +152,22 @@ struct call {
 	uint16_t a_status;	  /* final sent to the caller */
 	uint16_t best_status;	  /* best B-leg final so far */
 	char best_reason[64];
-	char *best_extra;	  /* its headers for the caller, or NULL */
+	char *best_extra; /* its headers for the caller, or NULL */
 	int64_t start_ms, ring_ms, answer_ms, end_ms; /* unix ms */
 	const char *hangup_by;			      /* static */
 	uint32_t transfers;			      /* REFERs completed */
-	struct refer *refers;	/* transfers in progress */
-	struct refer *xfer;	/* while invite_xfer_leg() starts a leg */
+	struct refer *refers; /* transfers in progress */
+	struct refer *xfer;   /* while invite_xfer_leg() starts a leg */
 	struct slice xfer_from, xfer_to;
-	char *info;				      /* CDR strings */
+	char *info; /* CDR strings */
+	/* anchor.c */
+	struct config_media_policy media; /* resolved at the INVITE */
+	struct sdp_codec_policy codecs;
+	struct media_session *ms;    /* anchored: the relay's session */
+	char *rec_path;		     /* recording, or NULL */
+	struct media_summary rtp[2]; /* at the end, from each side */
+	char codec[32];		     /* first audio codec last negotiated */
+	uint32_t dtmf_events;
 	bool is_final;		       /* the A INVITE got its final */
 	bool is_ended;		       /* terminated, waiting to be freed */
 	char id[B2BUA_CALLID_LEN + 1]; /* the call's name in logs */
@@ -159,6 +175,7 @@ struct call {
 
 struct b2bua {
 	struct b2bua_deps deps;
+	struct sdp_fmt_sel sel[SDP_MEDIA_MAX]; /* codec choices being printed */
 	struct txn_layer *tl;
 	const struct config *cfg;
 	struct dialog_table dialogs;
@@ -242,6 +259,31 @@ int sdpx_parse(struct sip_msg *m, struct sdp **out);
 int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 	       struct slice *ctype, struct slice *body);
 
+/* anchor.c: the call's media (codec policy, the relay) */
+/* The call's media policy from its route; a relay session when it is
+ * anchored. 0 or -ENOMEM. */
+int anchor_start(struct call *c);
+/*
+ * SDP s from leg from, to be printed for leg to: the codec policy into
+ * c->b->sel, and when anchored, what from's endpoint said goes to the
+ * relay and rw gets our address and ports facing to. Returns 0, or
+ * -ENOENT when no codec is left (488).
+ */
+int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
+	       const struct sdp *s, struct sdp_rewrite *rw);
+void anchor_answered(struct call *c);
+void anchor_hold(struct call *c, bool is_held);
+/* The call ended: statistics kept for the CDR, the relay let go. */
+void anchor_end(struct call *c);
+/* An INFO on l carrying a digit while dtmf: info: sent as RFC 4733 to
+ * the other side and answered (true); false: relay it as usual. */
+bool anchor_info(struct leg *l, struct txn *t, struct sip_msg *req);
+/* Start (or stop) recording an anchored call: 0, -ENOTSUP (not
+ * anchored), -EALREADY, or recording errors. */
+int anchor_record(struct call *c, bool is_on);
+struct store_cdr;
+void anchor_cdr(const struct call *c, struct store_cdr *r);
+
 /* hdrs.c: what is copied across */
 /*
  * Header lines of m to send on the other leg into b->hdrs (reset first):
@@ -260,8 +302,7 @@ int hdrs_identity(const struct call *c, struct sip_msg *m, char *from,
 /* invite.c */
 void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req);
 /* The responses to a B-leg INVITE (the client transaction's callback). */
-void invite_b_response(void *arg, struct txn *t, int err,
-		       struct sip_inmsg *im);
+void invite_b_response(void *arg, struct txn *t, int err, struct sip_inmsg *im);
 
 /* bleg.c: where a call goes and the B-leg INVITEs */
 /* What every message we send advertises (RFC 3261 20.5). */
@@ -307,9 +348,8 @@ void st_keep_sdp(struct leg *l, struct slice body);
  * a user of ours, or a foreign target as proxy.foreign_domains says) with
  * identity from/to, belonging to transfer r. 0, or the status that says
  * why none was started. */
-int invite_xfer_leg(struct call *c, struct refer *r,
-		    const struct sip_uri *ruri, struct slice from,
-		    struct slice to);
+int invite_xfer_leg(struct call *c, struct refer *r, const struct sip_uri *ruri,
+		    struct slice from, struct slice to);
 /* The same toward a known target: Request-URI target, sent to hop (a
  * URI) or through flow (when not NULL). */
 int invite_xfer_leg_to(struct call *c, struct refer *r, struct slice target,
@@ -325,6 +365,8 @@ void refer_lines(const struct leg *z, struct buf *out);
 void refer_leg_progress(struct leg *z, struct sip_msg *resp);
 void refer_leg_answered(struct leg *z, struct sip_msg *resp);
 void refer_leg_failed(struct leg *z, uint16_t status, struct slice reason);
+/* The media side of the leg transfer r replaces. */
+uint8_t refer_side(const struct refer *r);
 /* The call ends: forget its transfers. */
 void refer_drop_all(struct call *c);
 
@@ -357,6 +399,9 @@ int prack_2xx_body(struct leg *l, struct sip_msg *resp, struct slice *ctype,
 void prack_stop(struct leg *l);
 
 /* relay.c */
+/* The leg a request from l goes to: the answered peer, or in an early
+ * dialog (RFC 3311 UPDATE) the one B-leg; NULL when none. */
+struct leg *relay_target(struct leg *l);
 void relay_request(struct leg *l, struct txn *t, struct sip_msg *req);
 void relay_ack(struct leg *l, struct sip_msg *ack);
 /* A CANCEL for a relayed re-INVITE t; false: t is not a relay's. */

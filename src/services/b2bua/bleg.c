@@ -102,6 +102,7 @@ static int b_send_to(struct leg *l, const struct sip_flow *dst)
 	sdp_leg_init(&l->sdp, tp_listener_host(dst->listener),
 		     (sb_rand64() >> 2) | 1);
 	l->oa = (struct sdp_oa){0};
+	l->family_hint = dst->remote.sa.sa_family;
 	err = sdpx_offer(b, l, c->offer, &o.content_type, &o.body);
 	if (err)
 		return err;
@@ -241,6 +242,7 @@ void bleg_start(struct call *c, struct slice target, struct slice path,
 		f = c->xfer_from;
 		t = c->xfer_to;
 		l->refer = c->xfer;
+		l->mside = refer_side(c->xfer);
 		err = 0;
 	} else {
 		err = hdrs_identity(c, c->req, from, sizeof(from), to,

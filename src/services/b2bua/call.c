@@ -50,6 +50,7 @@ const char *call_cause_name(enum call_cause c)
 	    [CAUSE_CANCELLED] = "cancelled",
 	    [CAUSE_TIMEOUT] = "timeout",
 	    [CAUSE_MEDIA_TIMEOUT] = "media-timeout",
+	    [CAUSE_NO_CODEC] = "no-common-codec",
 	    [CAUSE_ERROR] = "error",
 	};
 	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
@@ -162,6 +163,7 @@ static void write_cdr(struct call *c)
 		  slice_cstr(sip_reason_phrase(c->a_status)));
 	copy_text(r.b_reason, sizeof(r.b_reason), slice_cstr(c->best_reason));
 	r.transfers = c->transfers;
+	anchor_cdr(c, &r);
 	copy_text(r.hangup_by, sizeof(r.hangup_by),
 		  slice_cstr(c->hangup_by ? c->hangup_by : "system"));
 	log_info("call_end",
@@ -263,6 +265,7 @@ void call_end(struct call *c, enum call_cause cause, const char *by,
 		b->stats.answered++;
 	else
 		b->stats.failed++;
+	anchor_end(c);
 	write_cdr(c);
 	call_maybe_free(c);
 }
@@ -292,6 +295,8 @@ static void call_free(struct call *c)
 	leg_free(c->a);
 	if (c->st)
 		txn_set_owner(c->st, NULL, 0);
+	anchor_end(c);
+	sb_free(c->rec_path);
 	sb_free(c->info);
 	sb_free(c->best_extra);
 	b->stats.alive--;

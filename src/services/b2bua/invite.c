@@ -157,6 +157,7 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 	c->a->dlg.state = DIALOG_CONFIRMED;
 	c->answer_ms = call_now_ms();
 	call_set_state(c, CALL_ANSWERED);
+	anchor_answered(c);
 	start_limit(c);
 }
 
@@ -361,6 +362,17 @@ static void reply_now(struct txn *t, const struct config *cfg, uint16_t status,
 	(void)txn_reply(t, &o);
 }
 
+/* The route's codec policy leaves no codec of the caller's offer. */
+static bool codecs_none(struct call *c)
+{
+	if (c->codecs.nallow == 0 && c->codecs.nstrip == 0)
+		return false;
+	if (sdp_codecs_apply(c->offer, &c->codecs, c->b->sel) != -ENOENT)
+		return false;
+	log_info("no_common_codec", "call=%s", c->id);
+	return true;
+}
+
 void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 {
 	const struct config *cfg = b->cfg;
@@ -405,7 +417,7 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	c->req = req;
 	txn_set_owner(t, c, B2BUA_TXN_OWNER);
 	c->a = a = leg_new(c, true);
-	if (!a || keep_info(c, req, in) != 0) {
+	if (!a || keep_info(c, req, in) != 0 || anchor_start(c) != 0) {
 		call_fail(c, 500, none, CAUSE_ERROR);
 		return;
 	}
@@ -439,6 +451,11 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 		enum sdp_oa_kind kind;
 
 		err = sdp_oa_recv(&a->oa, c->offer, &kind);
+	}
+	if (!err && c->offer && codecs_none(c)) {
+		/* RFC 3261 21.4.26: nothing in the offer is acceptable */
+		call_fail(c, 488, SL("Not Acceptable Here"), CAUSE_NO_CODEC);
+		return;
 	}
 	if (err) {
 		if (err == -ENOTSUP)

@@ -51,6 +51,7 @@ struct leg *leg_new(struct call *c, bool is_a)
 		return NULL;
 	l->call = c;
 	l->is_a = is_a;
+	l->mside = is_a ? MEDIA_A : MEDIA_B;
 	wheel_timer_init(&l->t2xx, NULL);
 	c->b->stats.legs_alive++;
 	return l;

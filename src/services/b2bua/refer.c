@@ -467,6 +467,11 @@ void refer_leg_progress(struct leg *z, struct sip_msg *resp)
 		notify(r, resp->status, resp->reason, false);
 }
 
+uint8_t refer_side(const struct refer *r)
+{
+	return r->x->mside;
+}
+
 void refer_leg_failed(struct leg *z, uint16_t status, struct slice reason)
 {
 	struct refer *r = z->refer;

@@ -198,9 +198,7 @@ static uint16_t status_of(int err)
 	}
 }
 
-/* The leg a request from l goes to: the answered peer, or in an early
- * dialog (RFC 3311 UPDATE) the one B-leg. */
-static struct leg *target_of(struct leg *l)
+struct leg *relay_target(struct leg *l)
 {
 	struct call *c = l->call;
 
@@ -258,7 +256,7 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		prack_request(l, t, req); /* RFC 3262: ends on its leg */
 		return;
 	}
-	to = c->is_ended ? NULL : target_of(l);
+	to = c->is_ended ? NULL : relay_target(l);
 	if (!to) {
 		reply(c, t, 481, none, none);
 		return;
@@ -286,6 +284,8 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		reply(c, t, 603, SL("Transfer Declined"), none);
 		return;
 	}
+	if (req->method == SIP_METHOD_INFO && anchor_info(l, t, req))
+		return;
 	err = sdpx_relay(b, l, to, req, false, &ctype, &body);
 	if (err == -EBUSY && l->oa.state == SDP_OA_REMOTE_OFFER) {
 		/* RFC 3311 5.2: an offer while we owe l an answer: 500 */

@@ -63,6 +63,7 @@ int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 	       struct slice *body)
 {
 	struct sdp_oa from_oa = from->oa, to_oa = to->oa;
+	struct sdp_rewrite rw;
 	enum sdp_oa_kind kind;
 	struct slice text, raw_ct;
 	struct sdp s;
@@ -107,10 +108,14 @@ int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 			call_set_state(from->call, held || to->is_holding
 						       ? CALL_HELD
 						       : CALL_ANSWERED);
+			anchor_hold(from->call, held || to->is_holding);
 		}
 	}
-	buf_reset(&b->body);
-	err = sdp_leg_print(&to->sdp, &s, &b->body);
+	err = anchor_sdp(from->call, from, to, &s, &rw);
+	if (!err) {
+		buf_reset(&b->body);
+		err = sdp_leg_print_rw(&to->sdp, &s, &rw, &b->body);
+	}
 	if (err) {
 		from->oa = from_oa;
 		to->oa = to_oa;
@@ -152,11 +157,16 @@ int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 	*body = none;
 	if (!s)
 		return 0;
+	struct sdp_rewrite rw;
+
+	err = anchor_sdp(to->call, to->call->a, to, s, &rw);
+	if (err)
+		return err;
 	err = sdp_oa_send(&to->oa, s, SDP_OA_OFFER);
 	if (err)
 		return err;
 	buf_reset(&b->body);
-	err = sdp_leg_print(&to->sdp, s, &b->body);
+	err = sdp_leg_print_rw(&to->sdp, s, &rw, &b->body);
 	if (err)
 		return err;
 	*ctype = SL("application/sdp");

@@ -1,0 +1,447 @@
+/* Config loader: the `media` section and a route's `media` policy. */
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "runtime/config_int.h"
+
+enum {
+	CODEC_NAME_MAX = 32,	  /* bytes of a codec name */
+	TIMEOUT_MAX_S = 86400,	  /* media.timeout_s, hold_timeout_s */
+	LATCH_MAX_MS = 60000,	  /* media.latch_window_ms */
+	PORT_MIN_DEFAULT = 20000, /* media.ports */
+	PORT_MAX_DEFAULT = 39999,
+	DIR_MAX = 1024 /* bytes of media.record_dir */
+};
+
+void config_media_defaults(struct config *c)
+{
+	c->media = (struct config_media){
+	    .policy = {.mode = CONFIG_MEDIA_ANCHOR,
+		       .keep_dtmf = true,
+		       .dtmf = CONFIG_DTMF_RELAY},
+	    .port_min = PORT_MIN_DEFAULT,
+	    .port_max = PORT_MAX_DEFAULT,
+	    .timeout_s = 60,
+	    .hold_timeout_s = 0,
+	    .latch_window_ms = 10000,
+	};
+}
+
+void config_media_policy_free(struct config_media_policy *p)
+{
+	for (size_t i = 0; i < p->nallow; i++)
+		sb_free((char *)p->allow[i]);
+	for (size_t i = 0; i < p->nstrip; i++)
+		sb_free((char *)p->strip[i]);
+	p->nallow = p->nstrip = 0;
+}
+
+void config_media_free(struct config *c)
+{
+	config_media_policy_free(&c->media.policy);
+	sb_free((char *)c->media.record_dir);
+}
+
+const struct config_media *config_media(const struct config *c)
+{
+	return &c->media;
+}
+
+const char *config_media_mode_name(enum config_media_mode m)
+{
+	return m == CONFIG_MEDIA_ANCHOR ? "anchor" : "bypass";
+}
+
+void config_media_policy(const struct config *c, const struct config_route *r,
+			 struct config_media_policy *out)
+{
+	const struct config_media_policy *d = &c->media.policy, *p;
+
+	*out = *d;
+	if (!r)
+		return;
+	p = &r->media;
+	if (p->has_mode)
+		out->mode = p->mode;
+	if (p->has_codecs) {
+		memcpy(out->allow, p->allow, sizeof(out->allow));
+		memcpy(out->strip, p->strip, sizeof(out->strip));
+		out->nallow = p->nallow;
+		out->nstrip = p->nstrip;
+		out->keep_dtmf = p->keep_dtmf;
+	}
+	if (p->has_dtmf)
+		out->dtmf = p->dtmf;
+	if (p->has_record)
+		out->is_recorded = p->is_recorded;
+}
+
+static int on_mode(struct loader *ld, const char *key, yaml_node_t *k,
+		   yaml_node_t *v)
+{
+	static const char *const names[] = {"anchor", "bypass"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
+
+	if (rc == 0) {
+		ld->policy->mode = (enum config_media_mode)i;
+		ld->policy->has_mode = true;
+	}
+	return rc;
+}
+
+static int on_dtmf(struct loader *ld, const char *key, yaml_node_t *k,
+		   yaml_node_t *v)
+{
+	static const char *const names[] = {"rfc4733", "info"};
+	unsigned i;
+	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
+
+	if (rc == 0) {
+		ld->policy->dtmf = (enum config_dtmf)i;
+		ld->policy->has_dtmf = true;
+	}
+	return rc;
+}
+
+static int on_record(struct loader *ld, const char *key, yaml_node_t *k,
+		     yaml_node_t *v)
+{
+	ld->policy->has_record = true;
+	return config_get_bool(ld, key, k, v, &ld->policy->is_recorded);
+}
+
+/* A codec name: an RTP encoding name (RFC 4855 3: a MIME subtype). */
+static bool is_codec(struct slice s)
+{
+	if (s.len == 0 || s.len >= CODEC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		      c == '_' || c == '+'))
+			return false;
+	}
+	return true;
+}
+
+static int get_codecs(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v, const char **dst, uint8_t *n)
+{
+	char item_key[CONFIG_KEY_MAX];
+	yaml_node_item_t *it;
+	size_t i = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return config_fail(ld, &k->start_mark, key,
+				   "must be a list of codec names (PCMU, "
+				   "PCMA, G722, opus ...), not %s",
+				   config_describe(v));
+	for (size_t j = 0; j < *n; j++)
+		sb_free((char *)dst[j]);
+	*n = 0;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++, i++) {
+		yaml_node_t *e = yaml_document_get_node(ld->doc, *it);
+		struct slice s;
+		int rc;
+
+		snprintf(item_key, sizeof(item_key), "%s[%zu]", key, i);
+		if (i >= CONFIG_CODECS_MAX)
+			return config_fail(ld, &e->start_mark, key,
+					   "at most %d codecs",
+					   CONFIG_CODECS_MAX);
+		rc = config_get_string(ld, item_key, e, e, &s);
+		if (rc != 0)
+			return rc;
+		if (!is_codec(s))
+			return config_fail(ld, &e->start_mark, item_key,
+					   "must be a codec name (letters, "
+					   "digits, '-', '.', '_', '+'; at "
+					   "most %d bytes)",
+					   CODEC_NAME_MAX - 1);
+		dst[*n] = NULL;
+		rc = config_replace_str((char **)&dst[*n], s);
+		if (rc != 0)
+			return rc;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int on_allow(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v)
+{
+	return get_codecs(ld, key, k, v, ld->policy->allow,
+			  &ld->policy->nallow);
+}
+
+static int on_strip(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v)
+{
+	return get_codecs(ld, key, k, v, ld->policy->strip,
+			  &ld->policy->nstrip);
+}
+
+static int on_keep_dtmf(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v)
+{
+	return config_get_bool(ld, key, k, v, &ld->policy->keep_dtmf);
+}
+
+static int on_codecs(struct loader *ld, const char *key, yaml_node_t *k,
+		     yaml_node_t *v)
+{
+	static const struct rule rules[] = {
+	    {"allow", on_allow},
+	    {"strip", on_strip},
+	    {"keep_dtmf", on_keep_dtmf},
+	};
+	ld->policy->has_codecs = true;
+	return config_walk_map(ld, key, k, v, rules,
+			       sizeof(rules) / sizeof(rules[0]));
+}
+
+/* An IP literal (no brackets) into sa (port 0); false when it is none. */
+static bool ip_parse(struct slice s, int family, struct sockaddr_storage *sa)
+{
+	char tmp[64];
+
+	if (s.len == 0 || s.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)sa;
+
+		a->sin_family = AF_INET;
+		return inet_pton(AF_INET, tmp, &a->sin_addr) == 1;
+	}
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+
+	a6->sin6_family = AF_INET6;
+	return inet_pton(AF_INET6, tmp, &a6->sin6_addr) == 1;
+}
+
+static int on_address(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v)
+{
+	bool is6 = key[strlen(key) - 1] == '6';
+	struct sockaddr_storage *dst =
+	    is6 ? &ld->c->media.bind6 : &ld->c->media.bind4;
+	struct slice s;
+	int rc = config_get_string(ld, key, k, v, &s);
+
+	if (rc != 0)
+		return rc;
+	if (!ip_parse(s, is6 ? AF_INET6 : AF_INET, dst))
+		return config_fail(ld, &k->start_mark, key,
+				   "must be an %s address to bind RTP on",
+				   is6 ? "IPv6 (no brackets)" : "IPv4");
+	if (!is6)
+		ld->has_media_address = true;
+	return 0;
+}
+
+static int on_advertise(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v)
+{
+	bool is6 = key[strlen(key) - 1] == '6';
+	char *dst = is6 ? ld->c->media.advertise6 : ld->c->media.advertise4;
+	struct sockaddr_storage sa;
+	struct slice s;
+	int rc = config_get_string(ld, key, k, v, &s);
+
+	if (rc != 0)
+		return rc;
+	if (!ip_parse(s, is6 ? AF_INET6 : AF_INET, &sa))
+		return config_fail(ld, &k->start_mark, key,
+				   "must be the %s address endpoints send RTP "
+				   "to (the public address in front of a NAT)",
+				   is6 ? "IPv6 (no brackets)" : "IPv4");
+	memcpy(dst, s.p, s.len);
+	dst[s.len] = '\0';
+	if (!is6)
+		ld->has_media_advertise = true;
+	return 0;
+}
+
+/* "20000-39999" */
+static int on_ports(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v)
+{
+	struct slice s;
+	unsigned lo, hi;
+	char tmp[32], tail;
+	int rc = config_get_string(ld, key, k, v, &s);
+
+	if (rc != 0)
+		return rc;
+	if (s.len >= sizeof(tmp))
+		s.len = sizeof(tmp) - 1;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	if (sscanf(tmp, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1024 ||
+	    hi > 65535 || hi < lo + 3)
+		return config_fail(ld, &k->start_mark, key,
+				   "must be a range \"MIN-MAX\" of UDP ports "
+				   "within 1024-65535 holding at least two "
+				   "pairs, e.g. \"20000-39999\"");
+	ld->c->media.port_min = (uint16_t)lo;
+	ld->c->media.port_max = (uint16_t)hi;
+	return 0;
+}
+
+static int on_timeouts(struct loader *ld, const char *key, yaml_node_t *k,
+		       yaml_node_t *v)
+{
+	struct config_media *m = &ld->c->media;
+	const char *name = strrchr(key, '.') + 1;
+
+	if (strcmp(name, "latch_window_ms") == 0)
+		return config_get_u32(ld, key, k, v, 0, LATCH_MAX_MS,
+				      &m->latch_window_ms);
+	return config_get_u32(ld, key, k, v, 0, TIMEOUT_MAX_S,
+			      name[0] == 'h' ? &m->hold_timeout_s
+					     : &m->timeout_s);
+}
+
+static int on_record_dir(struct loader *ld, const char *key, yaml_node_t *k,
+			 yaml_node_t *v)
+{
+	struct slice s;
+	int rc = config_get_string(ld, key, k, v, &s);
+
+	if (rc != 0)
+		return rc;
+	if (s.len == 0 || s.len >= DIR_MAX || memchr(s.p, '\0', s.len))
+		return config_fail(ld, &k->start_mark, key,
+				   "must be a directory path (1 to %d bytes)",
+				   DIR_MAX - 1);
+	return config_replace_str((char **)&ld->c->media.record_dir, s);
+}
+
+int config_on_media(struct loader *ld, const char *key, yaml_node_t *k,
+		    yaml_node_t *v)
+{
+	static const struct rule rules[] = {
+	    {"mode", on_mode},
+	    {"address", on_address},
+	    {"address6", on_address},
+	    {"advertise", on_advertise},
+	    {"advertise6", on_advertise},
+	    {"ports", on_ports},
+	    {"timeout_s", on_timeouts},
+	    {"hold_timeout_s", on_timeouts},
+	    {"latch_window_ms", on_timeouts},
+	    {"codecs", on_codecs},
+	    {"dtmf", on_dtmf},
+	    {"record", on_record},
+	    {"record_dir", on_record_dir},
+	};
+	ld->policy = &ld->c->media.policy;
+	ld->media_mark = k->start_mark;
+	ld->has_media = true;
+	return config_walk_map(ld, key, k, v, rules,
+			       sizeof(rules) / sizeof(rules[0]));
+}
+
+int config_on_route_media(struct loader *ld, const char *key, yaml_node_t *k,
+			  yaml_node_t *v)
+{
+	static const struct rule rules[] = {
+	    {"mode", on_mode},
+	    {"codecs", on_codecs},
+	    {"dtmf", on_dtmf},
+	    {"record", on_record},
+	};
+	ld->policy = &ld->route->media;
+	ld->policy->keep_dtmf = true;
+	return config_walk_map(ld, key, k, v, rules,
+			       sizeof(rules) / sizeof(rules[0]));
+}
+
+static bool is_any(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
+	if (sa->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+/* Whether any call may be anchored: the default or a route says so. */
+static bool anchors(const struct config *c)
+{
+	if (c->media.policy.mode == CONFIG_MEDIA_ANCHOR)
+		return true;
+	for (size_t i = 0; i < c->nroutes; i++)
+		if (c->routes[i].media.has_mode &&
+		    c->routes[i].media.mode == CONFIG_MEDIA_ANCHOR)
+			return true;
+	return false;
+}
+
+/* RTP binds on the first IPv4 (and IPv6) listener's address unless
+ * media.address says otherwise; a wildcard is advertised as the listener's
+ * advertised address when that is an IP. */
+static void from_listeners(struct config *c)
+{
+	struct config_media *m = &c->media;
+
+	for (size_t i = 0; i < c->listen_count; i++) {
+		const struct config_listen *l = &c->listen[i];
+		bool is6 = l->addr.ss_family == AF_INET6;
+		struct sockaddr_storage *dst = is6 ? &m->bind6 : &m->bind4;
+		char *adv = is6 ? m->advertise6 : m->advertise4;
+		struct sockaddr_storage tmp;
+
+		if (dst->ss_family != AF_UNSPEC)
+			continue;
+		*dst = l->addr;
+		if (is6)
+			((struct sockaddr_in6 *)dst)->sin6_port = 0;
+		else
+			((struct sockaddr_in *)dst)->sin_port = 0;
+		if (!adv[0] && is_any(dst) &&
+		    ip_parse(slice_cstr(l->advertise), l->addr.ss_family, &tmp))
+			snprintf(adv, 48, "%s", l->advertise);
+	}
+}
+
+int config_media_finish(struct loader *ld)
+{
+	struct config *c = ld->c;
+	struct config_media *m = &c->media;
+
+	from_listeners(c);
+	if (m->bind4.ss_family == AF_INET && is_any(&m->bind4) &&
+	    !m->advertise4[0] && anchors(c))
+		return config_fail(
+		    ld, ld->has_media ? &ld->media_mark : NULL,
+		    ld->has_media_address ? "media.advertise" : "media.address",
+		    "RTP would bind to 0.0.0.0, which cannot go in SDP: set "
+		    "media.address to this host's IPv4 address, or "
+		    "media.advertise to the address endpoints reach");
+	if (m->bind6.ss_family == AF_INET6 && is_any(&m->bind6) &&
+	    !m->advertise6[0])
+		memset(&m->bind6, 0, sizeof(m->bind6)); /* no IPv6 media */
+	if (!m->record_dir) {
+		size_t n = strlen(c->data_dir) + sizeof("/recordings");
+		char *d = sb_malloc(n);
+
+		if (!d)
+			return -ENOMEM;
+		snprintf(d, n, "%s/recordings", c->data_dir);
+		m->record_dir = d;
+	}
+	return 0;
+}
