@@ -70,10 +70,13 @@ static const char usage_check[] =
 static const char usage_ctl[] =
     "usage: switchboard ctl [--config FILE | --socket PATH] "
     "stats|calls|bindings|reload|version\n"
+    "       switchboard ctl [--config FILE | --socket PATH] "
+    "record CALL on|off\n"
     "\n"
     "Send one command to a running server over its control socket and\n"
     "print the JSON reply. Exits 1 when the server cannot be reached or\n"
-    "the command failed.\n"
+    "the command failed. `record` starts or stops recording an anchored\n"
+    "call (CALL: its id in `ctl calls`, or the caller's Call-ID).\n"
     "\n"
     "  -c, --config FILE   take control_socket from this config (default:\n"
     "                      %s)\n"
@@ -244,8 +247,9 @@ static int cmd_ctl(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const cmds[] = {"stats", "calls", "bindings",
-					   "reload", "version"};
+	static const char *const cmds[] = {"stats",  "calls",	"bindings",
+					   "reload", "version", "record"};
+	json_t *args = NULL;
 	const char *path = NULL, *sock = NULL, *cmd;
 	struct config_err err;
 	struct config *cfg = NULL;
@@ -277,6 +281,15 @@ static int cmd_ctl(int argc, char **argv)
 		is_known |= strcmp(cmd, cmds[i]) == 0;
 	if (!is_known)
 		return usage_error(usage_ctl, "unknown ctl command '%s'", cmd);
+	if (strcmp(cmd, "record") == 0) {
+		if (optind + 3 != argc || (strcmp(argv[optind + 2], "on") &&
+					   strcmp(argv[optind + 2], "off")))
+			return usage_error(usage_ctl, "%s",
+					   "record needs CALL and on or off");
+		args = json_pack("{s:s, s:b}", "call", argv[optind + 1], "on",
+				 strcmp(argv[optind + 2], "on") == 0);
+		optind += 2;
+	}
 	if (optind + 1 < argc)
 		return usage_error(usage_ctl, "unexpected argument '%s'",
 				   argv[optind + 1]);
@@ -292,7 +305,8 @@ static int cmd_ctl(int argc, char **argv)
 		}
 		sock = config_control_socket(cfg);
 	}
-	rc = ctl_call(sock, cmd, &reply, why, sizeof(why));
+	rc = ctl_call_args(sock, cmd, args, &reply, why, sizeof(why));
+	json_decref(args);
 	cfg = config_unref(cfg);
 	if (rc != 0) {
 		fprintf(stderr, "switchboard: %s\n", why);

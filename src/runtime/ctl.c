@@ -379,9 +379,19 @@ static ssize_t read_line(int fd, char *buf, size_t cap, int64_t deadline)
 int ctl_call(const char *path, const char *cmd, json_t **out, char *err,
 	     size_t err_len)
 {
+	return ctl_call_args(path, cmd, NULL, out, err, err_len);
+}
+
+int ctl_call_args(const char *path, const char *cmd, json_t *args, json_t **out,
+		  char *err, size_t err_len)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	json_t *req = json_pack("{s:s}", "cmd", cmd);
-	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	char *text;
+
+	if (req && args)
+		json_object_update(req, args);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	char *buf = sb_malloc(CTL_REPLY_MAX);
 	json_error_t jerr;
 	ssize_t n = 0;

@@ -64,5 +64,9 @@ struct ctl *ctl_close(struct ctl *c);
  */
 int ctl_call(const char *path, const char *cmd, json_t **out, char *err,
 	     size_t err_len);
+/* The same with more fields in the request (args: an object, borrowed;
+ * NULL: none), e.g. {"cmd": "record", "call": "...", "on": true}. */
+int ctl_call_args(const char *path, const char *cmd, json_t *args,
+		  json_t **out, char *err, size_t err_len);
 
 #endif

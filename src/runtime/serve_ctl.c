@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "runtime/serve_int.h"
@@ -25,7 +26,9 @@ struct wsnap {
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	json_t *calls;		    /* `calls`: the worker's calls, or NULL */
-	bool is_done;		    /* the worker answered */
+	int record_rc;		    /* `record`: b2bua_record's answer */
+	char record_path[512];
+	bool is_done; /* the worker answered */
 };
 
 /* Where one worker's part of a stats job goes. */
@@ -42,8 +45,11 @@ struct stats_job {
 	struct stats_job *next; /* srv->done; lock: stats_lock */
 	struct serve *srv;
 	struct ctl_req *req;
-	_Atomic unsigned left;	  /* workers still to answer */
-	bool is_calls;		  /* `calls` rather than `stats` */
+	_Atomic unsigned left; /* workers still to answer */
+	bool is_calls;	       /* `calls` rather than `stats` */
+	bool is_record;	       /* `record` (record_id, is_record_on) */
+	bool is_record_on;
+	char record_id[256];
 	struct stats_part *parts; /* [nworkers] */
 	struct wsnap snaps[];	  /* [nworkers] */
 };
@@ -102,6 +108,11 @@ static void job_snap(void *arg)
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
+	s->record_rc = -ENOENT;
+	if (p->job->is_record && wc->b2bua)
+		s->record_rc = b2bua_record(
+		    wc->b2bua, p->job->record_id, p->job->is_record_on,
+		    s->record_path, sizeof(s->record_path));
 	if (p->job->is_calls && wc->b2bua) {
 		s->calls = json_array();
 		if (s->calls)
@@ -437,6 +448,30 @@ static json_t *calls_json(struct serve *srv, const struct stats_job *job)
 	return all ? json_pack("{s:o}", "calls", all) : NULL;
 }
 
+/* The reply to `record`: the worker that has the call answered. */
+static json_t *record_json(struct serve *srv, const struct stats_job *job)
+{
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		const struct wsnap *s = &job->snaps[i];
+
+		if (s->record_rc == -ENOENT)
+			continue;
+		if (s->record_rc == 0)
+			return json_pack("{s:s, s:s, s:s}", "call",
+					 job->record_id, "recording",
+					 job->is_record_on ? "started"
+							   : "stopped",
+					 "path", s->record_path);
+		return json_pack("{s:s}", "error",
+				 s->record_rc == -ENOTSUP
+				     ? "the call's media is not anchored"
+				 : s->record_rc == -EALREADY
+				     ? "the call is already being recorded"
+				     : sb_strerror(s->record_rc));
+	}
+	return json_pack("{s:s}", "error", "no such call");
+}
+
 static struct stats_job *take_done(struct serve *srv)
 {
 	struct stats_job *list;
@@ -453,11 +488,16 @@ void serve_on_stats_done(uv_async_t *a)
 	struct serve *srv = a->data;
 
 	for (struct stats_job *job = take_done(srv), *next; job; job = next) {
-		json_t *o =
-		    job->is_calls ? calls_json(srv, job) : stats_json(srv, job);
+		json_t *o = job->is_record  ? record_json(srv, job)
+			    : job->is_calls ? calls_json(srv, job)
+					    : stats_json(srv, job);
+		json_t *e = o ? json_object_get(o, "error") : NULL;
 
 		next = job->next;
-		if (o)
+		if (e) {
+			ctl_reply_error(job->req, json_string_value(e));
+			json_decref(o);
+		} else if (o)
 			ctl_reply(job->req, o);
 		else
 			ctl_reply_error(job->req, "out of memory");
@@ -474,28 +514,37 @@ void serve_stats_flush(struct serve *srv)
 	}
 }
 
-static void stats_start(struct serve *srv, struct ctl_req *req, bool is_calls)
+static struct stats_job *stats_start(struct serve *srv, struct ctl_req *req,
+				     bool is_calls, json_t *args)
 {
 	unsigned n = srv->nworkers;
 	struct stats_job *job =
 	    sb_calloc(1, sizeof(*job) + n * sizeof(job->snaps[0]));
+	json_t *call = args ? json_object_get(args, "call") : NULL;
 
 	if (job)
 		job->parts = sb_calloc(n, sizeof(*job->parts));
 	if (!job || !job->parts) {
 		sb_free(job);
 		ctl_reply_error(req, "out of memory");
-		return;
+		return NULL;
 	}
 	job->srv = srv;
 	job->req = req;
 	job->is_calls = is_calls;
+	if (call) { /* `record` */
+		job->is_record = true;
+		job->is_record_on = json_is_true(json_object_get(args, "on"));
+		snprintf(job->record_id, sizeof(job->record_id), "%s",
+			 json_string_value(call));
+	}
 	atomic_init(&job->left, n);
 	for (unsigned i = 0; i < n; i++) {
 		job->parts[i] = (struct stats_part){job, i};
 		if (worker_post(srv->wctx[i].w, job_snap, &job->parts[i]) != 0)
 			part_done(job);
 	}
+	return job;
 }
 
 void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
@@ -505,9 +554,18 @@ void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
 	char err[CONFIG_ERR_LEN + 64];
 
 	if (strcmp(cmd, "stats") == 0) {
-		stats_start(srv, req, false);
+		(void)stats_start(srv, req, false, NULL);
 	} else if (strcmp(cmd, "calls") == 0) {
-		stats_start(srv, req, true);
+		(void)stats_start(srv, req, true, NULL);
+	} else if (strcmp(cmd, "record") == 0) {
+		json_t *call = json_object_get(args, "call");
+
+		if (!json_is_string(call) ||
+		    !json_is_boolean(json_object_get(args, "on")))
+			ctl_reply_error(req, "record needs \"call\" (a string) "
+					     "and \"on\" (true or false)");
+		else
+			(void)stats_start(srv, req, false, args);
 	} else if (strcmp(cmd, "reload") == 0) {
 		log_info("reloading", "source=ctl");
 		if (serve_reload(srv, err, sizeof(err)) == 0)
@@ -530,7 +588,7 @@ void serve_ctl_command(void *ctx, struct ctl_req *req, const char *cmd,
 	} else {
 		snprintf(err, sizeof(err),
 			 "unknown command \"%.32s\" (known: stats, calls, "
-			 "bindings, reload, version, users-changed)",
+			 "record, bindings, reload, version, users-changed)",
 			 cmd);
 		ctl_reply_error(req, err);
 	}

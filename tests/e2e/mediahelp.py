@@ -122,6 +122,28 @@ class Phone:
                 return got
 
 
+def event_packets(phone, dst, event, pt=101, steps=4):
+    """An RFC 4733 event: updates then the end packet three times, one
+    timestamp (2.5.1)."""
+    phone.ts = (phone.ts + 160) & 0xffffffff
+    ts = phone.ts
+    for i in range(steps + 3):
+        end = i >= steps
+        dur = 160 * min(i + 1, steps)
+        payload = struct.pack("!BBH", event, (0x80 if end else 0) | 10, dur)
+        phone.rtp_send(dst, pt=pt, payload=payload, marker=i == 0, ts=ts)
+        time.sleep(0.02)
+
+
+def events_of(packets, pt=101):
+    """(event, end bit, duration) of the telephone-event packets."""
+    out = []
+    for p, _ in packets:
+        if len(p) >= 16 and p[1] & 0x7f == pt:
+            out.append((p[12], bool(p[13] & 0x80), (p[14] << 8) | p[15]))
+    return out
+
+
 def ulaw(sample):
     """G.711 mu-law of a 16-bit sample."""
     sign = 0x80 if sample < 0 else 0
@@ -206,6 +228,23 @@ class Call:
         if sdp:
             msg += "Content-Type: %s\r\n" % ctype
         return msg + "Content-Length: %d\r\n\r\n%s" % (len(sdp), sdp)
+
+    def b_request(self, method, text="", ctype="application/sdp"):
+        """An in-dialog request from b on the B-leg."""
+        b, inv = self.b, self.inv
+        self.b_cseq = getattr(self, "b_cseq", 0) + 1
+        target = re.search(r"<([^>]+)>", hdr(inv, "Contact")).group(1)
+        msg = ("%s %s SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s;rport\r\n"
+               "Max-Forwards: 70\r\nFrom: %s;tag=btag\r\nTo: %s\r\n"
+               "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <%s>\r\n") % (
+                   method, target, host_of(b.addr), b.addr[1],
+                   uuid.uuid4().hex, hdr(inv, "To"), hdr(inv, "From"),
+                   hdr(inv, "Call-ID"), self.b_cseq, method, self.b_contact)
+        if text:
+            msg += "Content-Type: %s\r\n" % ctype
+        b.send(msg + "Content-Length: %d\r\n\r\n%s" % (len(text), text),
+               self.inv_src)
 
     def a_reinvite(self, sdp):
         """A re-INVITE from a answered by b with b's SDP; returns b's view

@@ -4,12 +4,17 @@ real source, spoofed sources dropped, hold and media timeouts, codec
 policy, DTMF and recording."""
 # SPDX-License-Identifier: BSD-2-Clause
 import json
+import math
+import os
 import sqlite3
+import struct
 import time
 import wave
 
 from conftest import run_cli
-from mediahelp import Call, Phone, body, first_line, hdr, reply, sdp_media
+from mediahelp import (Call, Phone, body, event_packets, events_of,
+                       first_line, hdr, reply, sdp_media)
+from reghelp import wait_for
 
 CONFIG = """\
 listen:
@@ -218,3 +223,93 @@ def test_ipv6_caller_ipv4_callee_bridged(start_server):
     got_a, got_b = stream(call)
     assert len(got_a) >= 8 and len(got_b) >= 8, (len(got_a), len(got_b))
     call.hangup()
+
+
+def test_dtmf_rfc4733_detected_and_relayed(start_server):
+    srv = start_server(config=CONFIG % "")
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    stream(call, n=3)
+    event_packets(a, call.a_dst, 5)
+    got = b.rtp_drain(0.4)
+    ev = events_of(got)
+    assert ev and all(e == 5 for e, _, _ in ev), ev
+    assert sum(1 for _, end, _ in ev if end) == 3, ev
+    assert wait_for(lambda: "digit=5" in srv.stderr(), 2), srv.stderr()
+    assert stats(srv)["dtmf_events"] == 1
+    call.hangup()
+
+
+def test_dtmf_info_interworking(start_server):
+    srv = start_server(config=CONFIG % "  dtmf: info\n")
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    stream(call, n=3)
+    # RFC 4733 from the caller becomes an INFO to the callee
+    event_packets(a, call.a_dst, 5)
+    info, src = b.recv(lambda m: m.startswith("INFO "))
+    assert "Signal=5" in body(info), info
+    assert hdr(info, "Content-Type") == "application/dtmf-relay", info
+    b.send(reply(info, 200, "OK", "btag"), src)
+    assert not events_of(b.rtp_drain(0.2)), "events are not relayed"
+    # an INFO from the callee becomes RFC 4733 toward the caller
+    a.rtp_drain(0.1)
+    call.b_request("INFO", "Signal=7\r\nDuration=100\r\n",
+                   "application/dtmf-relay")
+    ok, _ = b.recv(lambda m: first_line(m).startswith("SIP/2.0 200") and
+                   "INFO" in (hdr(m, "CSeq") or ""))
+    ev = events_of(a.rtp_drain(0.5))
+    assert ev and all(e == 7 for e, _, _ in ev), ev
+    assert ev[-1][1] and ev[-1][2] >= 800, ev
+    call.hangup()
+
+
+def test_recording_is_a_stereo_wav_of_the_call(start_server):
+    srv = start_server(config=CONFIG % "  record: true\n")
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    # 2 s: a tone from the caller, silence (0xff) from the callee
+    for _ in range(100):
+        a.rtp_send(call.a_dst)
+        b.rtp_send(call.b_dst, payload=b"\xff" * 160)
+        time.sleep(0.02)
+    call.hangup()
+    row = cdr(srv, call.cid)
+    path = row["recording"]
+    assert path.endswith(".wav"), dict(row)
+    assert wait_for(lambda: os.path.exists(path) and
+                    "recording_finished" in srv.stderr(), 3), srv.stderr()
+    with wave.open(path) as w:
+        assert w.getnchannels() == 2 and w.getframerate() == 8000
+        n = w.getnframes()
+        frames = w.readframes(n)
+    secs = n / 8000.0
+    assert 1.8 <= secs <= 2.8, secs
+    samples = struct.unpack("<%dh" % (len(frames) // 2), frames)
+    left, right = samples[0::2], samples[1::2]
+    rms = lambda xs: math.sqrt(sum(x * x for x in xs) / max(1, len(xs)))
+    assert rms(left) > 2000, rms(left)   # the 8000-amplitude tone
+    assert rms(right) < 100, rms(right)  # mu-law 0xff is silence
+
+
+def test_recording_on_demand_with_ctl(start_server):
+    srv = start_server(config=CONFIG % "")
+    a, b = phones(srv)
+    sock = str(srv.data_dir / "switchboard.sock")
+    p = run_cli("ctl", "--socket", sock, "record", "nosuchcall", "on")
+    assert p.returncode == 1 and "no such call" in p.stderr, p.stderr
+    call = Call(a, b, (srv.host, srv.port))
+    p = run_cli("ctl", "--socket", sock, "record", call.cid, "on")
+    assert p.returncode == 0, p.stderr
+    path = json.loads(p.stdout)["path"]
+    p = run_cli("ctl", "--socket", sock, "record", call.cid, "on")
+    assert p.returncode == 1 and "already" in p.stderr, p.stderr
+    stream(call, n=50)
+    p = run_cli("ctl", "--socket", sock, "record", call.cid, "off")
+    assert p.returncode == 0 and json.loads(p.stdout)["recording"] == \
+        "stopped", p.stdout
+    assert wait_for(lambda: "recording_finished" in srv.stderr(), 3)
+    with wave.open(path) as w:
+        assert 0.9 <= w.getnframes() / 8000.0 <= 3.0, w.getnframes()
+    call.hangup()
+    assert cdr(srv, call.cid)["recording"] == path

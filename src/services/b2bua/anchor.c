@@ -232,7 +232,7 @@ void anchor_answered(struct call *c)
 		return;
 	media_session_activate(c->ms, true);
 	if (c->media.is_recorded)
-		(void)anchor_record(c, true);
+		(void)anchor_record(c, true, NULL, 0);
 }
 
 void anchor_hold(struct call *c, bool is_held)
@@ -241,7 +241,7 @@ void anchor_hold(struct call *c, bool is_held)
 		media_session_hold(c->ms, is_held);
 }
 
-int anchor_record(struct call *c, bool is_on)
+int anchor_record(struct call *c, bool is_on, char *out, size_t out_cap)
 {
 	char name[REC_NAME_MAX], path[REC_PATH_MAX];
 	struct tm tm;
@@ -275,6 +275,8 @@ int anchor_record(struct call *c, bool is_on)
 			memcpy(c->rec_path, path, n);
 	}
 	log_info("recording", "call=%s path=%s", c->id, path);
+	if (out)
+		snprintf(out, out_cap, "%s", path);
 	return 0;
 }
 

@@ -150,3 +150,19 @@ int b2bua_calls_visit(const struct b2bua *b,
 	}
 	return 0;
 }
+
+int b2bua_record(struct b2bua *b, const char *id, bool is_on, char *path,
+		 size_t cap)
+{
+	struct slice want = slice_cstr(id);
+
+	for (struct call *c = b->calls; c; c = c->next) {
+		if (c->is_ended || (strcmp(c->id, id) != 0 &&
+				    !slice_eq(c->a->dlg.call_id, want)))
+			continue;
+		if (path && cap)
+			path[0] = '\0';
+		return anchor_record(c, is_on, path, cap);
+	}
+	return -ENOENT;
+}

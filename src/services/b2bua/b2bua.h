@@ -115,6 +115,14 @@ bool b2bua_stray(struct b2bua *b, struct sip_inmsg *im);
 
 const struct b2bua_stats *b2bua_stats(const struct b2bua *b);
 
+/*
+ * Start (is_on) or stop recording the call named id (its name in logs and
+ * `ctl calls`, or the caller's Call-ID); path gets the file. 0, -ENOENT
+ * (no such call here), -ENOTSUP (not anchored), -EALREADY. Worker thread.
+ */
+int b2bua_record(struct b2bua *b, const char *id, bool is_on, char *path,
+		 size_t cap);
+
 /* One call as the admin API shows it; strings valid during the visit. */
 struct b2bua_call_info {
 	const char *id;		     /* the call's name in logs */

@@ -278,9 +278,10 @@ void anchor_end(struct call *c);
 /* An INFO on l carrying a digit while dtmf: info: sent as RFC 4733 to
  * the other side and answered (true); false: relay it as usual. */
 bool anchor_info(struct leg *l, struct txn *t, struct sip_msg *req);
-/* Start (or stop) recording an anchored call: 0, -ENOTSUP (not
- * anchored), -EALREADY, or recording errors. */
-int anchor_record(struct call *c, bool is_on);
+/* Start (or stop) recording an anchored call, the file's path into path
+ * (may be NULL): 0, -ENOTSUP (not anchored), -EALREADY, or recording
+ * errors. */
+int anchor_record(struct call *c, bool is_on, char *path, size_t cap);
 struct store_cdr;
 void anchor_cdr(const struct call *c, struct store_cdr *r);
 
