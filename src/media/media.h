@@ -140,6 +140,11 @@ void media_session_remote(struct media_session *s, unsigned side, unsigned i,
 			  const struct media_remote *r,
 			  const struct sockaddr_storage *sip_src);
 
+/* side's SIP address before its SDP came (where its INVITE went): its
+ * first packets may latch from that IP already. */
+void media_session_sip_src(struct media_session *s, unsigned side, unsigned i,
+			   const struct sockaddr_storage *sip_src);
+
 /* Media timeouts count from now on (the call was answered), or stop. */
 void media_session_activate(struct media_session *s, bool is_active);
 /* The call is on hold (hold_timeout_s applies) or not. */

@@ -201,6 +201,20 @@ void media_session_remote(struct media_session *s, unsigned side, unsigned i,
 	st->sides[MEDIA_B].window_until_us = until;
 }
 
+void media_session_sip_src(struct media_session *s, unsigned side, unsigned i,
+			   const struct sockaddr_storage *sip_src)
+{
+	struct stream *st;
+
+	if (i >= MEDIA_STREAMS_MAX || side > MEDIA_B)
+		return;
+	st = stream_get(s, i);
+	if (!st || st->sides[side].has_sip_src)
+		return;
+	st->sides[side].sip_src = *sip_src;
+	st->sides[side].has_sip_src = true;
+}
+
 void media_session_activate(struct media_session *s, bool is_active)
 {
 	if (is_active && !s->is_active)

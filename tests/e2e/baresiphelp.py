@@ -93,10 +93,12 @@ class Baresip:
 
     tone_hz: the frequency of the sine this side sends.  trace: SIP trace
     (-s) in the log, which sip_messages() parses.  codecs: the audio codec
-    modules, in order of preference (each adds lines to the SDP)."""
+    modules, in order of preference (each adds lines to the SDP).
+    rtp_base: the first of the ten RTP ports (default: random in
+    20000-30009)."""
 
     def __init__(self, tmp_path, host, name="baresip", tone_hz=440,
-                 trace=False, codecs=("g711",)):
+                 trace=False, codecs=("g711",), rtp_base=None):
         if shutil.which("baresip") is None:
             pytest.skip("baresip is not installed (scripts/install-deps)")
         self.host = host
@@ -108,7 +110,7 @@ class Baresip:
         self.snd_dir.mkdir()
         self.sip_port = free_udp_port(host)
         self.ctrl_port = free_tcp_port(host)
-        rtp = random.randrange(20000, 30000, 2)
+        rtp = rtp_base or random.randrange(20000, 30000, 2)
         (self.dir / "config").write_text(CONFIG.format(
             sip="%s:%d" % (host, self.sip_port), host=host, tone=tone_hz,
             rtp_lo=rtp, rtp_hi=rtp + 9, snd=self.snd_dir,

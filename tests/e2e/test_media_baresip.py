@@ -16,10 +16,12 @@ of the phone's SDP or SIP (no RTP-Bleed), so both phones run their SIP on
 keeps its own random 127.x address, which is where the relay binds.
 """
 # SPDX-License-Identifier: BSD-2-Clause
+import array
 import os
 import random
 import re
 import signal
+import socket
 import time
 import wave
 
@@ -47,10 +49,38 @@ media:
 
 PHONE_HOST = "127.0.0.1"  # where baresip's RTP comes from, whatever its SIP
 RTP_WAIT_S = 1.2  # 20 ms packets: ~60 each way
-# The relay's ports: above baresip's (20000-30009, baresiphelp) so a phone
-# bound to 0.0.0.0 never takes one, below the ephemeral range.
+# The relay's ports (a random window per test): apart from the phones'
+# and from baresip's default range (20000-30009, baresiphelp), below the
+# ephemeral range.
 RELAY_PORTS = (30100, 32600)
 RELAY_SPAN = 100
+# The phones' RTP: baresip binds it to 0.0.0.0, so any program on the
+# machine holding one of its ten ports on any address (a media benchmark
+# relaying on 20000-39999, say) makes its dial fail with "Address already
+# in use".  Take ranges free right now, away from the usual relay ranges.
+PHONE_RTP = (12000, 19990)
+
+
+def udp_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_rtp_bases(n, span=10):
+    """n even ports p, each with p..p+span-1 free on 0.0.0.0 and apart."""
+    out = []
+    for _ in range(200):
+        p = random.randrange(PHONE_RTP[0], PHONE_RTP[1] - span, 2)
+        if all(abs(p - q) >= span for q in out) and \
+                all(udp_free(x) for x in range(p, p + span)):
+            out.append(p)
+            if len(out) == n:
+                return out
+    pytest.fail("no free RTP port ranges in %d-%d" % PHONE_RTP)
 
 
 class Anchored(Call):
@@ -162,10 +192,12 @@ def anchored(start_server, tmp_path):
         s = start_server(config=CONFIG.format(lo=lo, hi=hi, media=media,
                                               routes=routes),
                          hosts=[host])
+        ra, rb = free_rtp_bases(2)
         a = Baresip(tmp_path, PHONE_HOST, "alice", tone_hz=ALICE_HZ,
-                    trace=True)
+                    trace=True, rtp_base=ra)
         uas.append(a)
-        b = Baresip(tmp_path, PHONE_HOST, "bob", tone_hz=BOB_HZ, trace=True)
+        b = Baresip(tmp_path, PHONE_HOST, "bob", tone_hz=BOB_HZ, trace=True,
+                    rtp_base=rb)
         uas.append(b)
         assert a.sip_port != b.sip_port
         for ua, user in ((a, "alice"), (b, "bob")):
@@ -227,7 +259,10 @@ def test_two_way_audio_through_the_relay(anchored):
     time.sleep(RTP_WAIT_S)
     m2 = c.media()
     assert m2["packets"] - m1["packets"] >= 80, (m1, m2)  # ~120 in 1.2 s
-    assert m2["dropped_nodest"] == 0 and m2["send_errors"] == 0, m2
+    # the callee's first packets may beat its 200 OK to us: until the
+    # caller has heard of our port there is nowhere to send them
+    assert m2["dropped_nodest"] == m1["dropped_nodest"] <= 3, (m1, m2)
+    assert m2["dropped_source"] == 0 and m2["send_errors"] == 0, m2
     assert m2["timeouts"] == 0, m2
     n_a, n_b = c.counts()
     assert n_a >= 60 and n_b >= 60, (n_a, n_b)
@@ -336,7 +371,7 @@ def test_media_timeout_ends_the_call(anchored):
         os.kill(pid, signal.SIGCONT)
     assert e["param"] == "Connection reset by peer", "%s%s" % (e, c.diag())
     # timeout_s 2, checked every second
-    assert 1.5 <= took <= 4.0, took
+    assert 1.5 <= took <= 4.5, took
     # bob, thawed, reads the BYE waiting for him.
     c.b.expect("CALL_CLOSED", 5, b_id, c.diag)
     assert c.a.calls() == [] and c.b.calls() == []
@@ -353,6 +388,30 @@ def test_media_timeout_ends_the_call(anchored):
     c.assert_relay_idle()
 
 
+def test_hold_timeout_ends_a_held_call(anchored):
+    """media.hold_timeout_s: a call held (baresip sends no RTP) for that
+    long is ended like a media timeout; timeout_s (60) does not apply."""
+    c = anchored(media="  hold_timeout_s: 2\n")
+    a_id, b_id = c.establish()
+    c.rtp_flows(min_packets=10)
+    c.a.hold()
+    c.wait_dirs("sendonly", "recvonly")
+    t0 = time.monotonic()
+    e = c.a.expect("CALL_CLOSED", 6, a_id, c.diag)
+    took = time.monotonic() - t0
+    assert e["param"] == "Connection reset by peer", "%s%s" % (e, c.diag())
+    assert 1.5 <= took <= 4.5, took
+    c.b.expect("CALL_CLOSED", 5, b_id, c.diag)
+    # The holder is the side expected to send (sendonly) and silent; bob
+    # (recvonly) is not expected to send.
+    log = c.s.stderr()
+    assert re.search(r"media_timeout call=\S+ side=caller", log), log[-5000:]
+    r = c.cdr()
+    assert r["cause"] == "media-timeout" and r["hangup_by"] == "system", r
+    assert c.media()["timeouts"] == 1
+    c.assert_relay_idle()
+
+
 def wav_channels(path):
     """(rate, channels, left samples, right samples) of a finished WAV."""
     with wave.open(str(path), "rb") as w:
@@ -360,7 +419,6 @@ def wav_channels(path):
             w.getsampwidth()
         frames = w.readframes(w.getnframes())
     assert width == 2, (path, width)
-    import array
     s = array.array("h", frames)
     if array.array("h", [1]).tobytes() != b"\x01\x00":
         s.byteswap()
@@ -380,7 +438,7 @@ def test_recording(anchored, how):
                      "    media: {record: true}\n")
     c.establish()
     c.rtp_flows(min_packets=10)
-    time.sleep(2.0 - 0.2)
+    time.sleep(1.8)  # a call of about 2 s
     c.end_by_caller()
     r = c.cdr()
     assert r["media"] == "anchor" and r["cause"] == "normal", r
@@ -419,6 +477,21 @@ def test_recording(anchored, how):
     c.assert_relay_idle()
 
 
+def infos(ua, sb):
+    """(Content-Type, body) of each INFO request ua received from sb (UDP
+    retransmissions left out)."""
+    out = {}
+    for src, _, raw in raw_messages(ua):
+        if src == sb and raw.startswith("INFO "):
+            head, _, body = raw.partition("\r\n\r\n")
+            cseq = re.search(r"^CSeq:\s*(.*?)\r?$", head, re.M | re.I)
+            ct = re.search(r"^(?:Content-Type|c):\s*(.*?)\r?$", head,
+                           re.M | re.I)
+            out[cseq.group(1) if cseq else head] = (
+                ct.group(1) if ct else None, body)
+    return list(out.values())
+
+
 def test_dtmf_rfc4733_relayed(anchored):
     """An RFC 4733 digit from alice (baresip's sndcode) is seen by the
     relay (logged, counted) and reaches bob as a telephone-event; one
@@ -440,7 +513,45 @@ def test_dtmf_rfc4733_relayed(anchored):
         c.s.stderr()), 3), c.s.stderr()[-5000:]
     # One event each (the end packet is sent three times: one digit).
     assert c.media()["dtmf_events"] == 2, c.media()
+    c.b.settle(0.3)
     assert not [x for x in c.b.pending if x["type"] == "CALL_DTMF_START"]
+    # In the RTP, not as SIP INFO.
+    assert not infos(c.a, c.sb) and not infos(c.b, c.sb)
+    c.end_by_caller()
+    assert c.cdr()["cause"] == "normal"
+    c.assert_relay_idle()
+
+
+def test_dtmf_as_info(anchored):
+    """media.dtmf: info: an RFC 4733 digit from either phone reaches the
+    other as a SIP INFO (application/dtmf-relay) from switchboard, and the
+    telephone-events themselves are not relayed (one digit, not two)."""
+    c = anchored(media="  dtmf: info\n")
+    a_id, b_id = c.establish()
+    c.rtp_flows(min_packets=10)
+    c.a.send_dtmf("5")
+    e = c.b.expect("CALL_DTMF_START", 5, b_id, c.diag)
+    assert e["param"] == "5", e
+    c.b.send_dtmf("#")
+    e = c.a.expect("CALL_DTMF_START", 5, a_id, c.diag)
+    assert e["param"] == "#", e
+    for ua, digit in ((c.b, "5"), (c.a, "#")):
+        ua.settle(0.5)
+        assert not [x for x in ua.pending
+                    if x["type"] == "CALL_DTMF_START"], (ua.name,
+                                                         ua.pending)
+        assert wait_for(lambda: infos(ua, c.sb), 2), c.diag()
+        got = infos(ua, c.sb)
+        assert len(got) == 1, (ua.name, got)
+        ctype, body = got[0]
+        assert ctype == "application/dtmf-relay", got
+        assert re.search(r"(?m)^Signal=%s\r?$" % re.escape(digit), body), \
+            got
+    log = c.s.stderr()
+    assert re.search(r"dtmf call=\S+ from=caller digit=5 ", log), log
+    assert re.search(r"dtmf call=\S+ from=callee digit=# ", log), log
+    assert "dtmf_info_failed" not in log
+    c.rtp_flows(min_packets=10, since=c.counts())  # audio goes on
     c.end_by_caller()
     assert c.cdr()["cause"] == "normal"
     c.assert_relay_idle()

@@ -167,6 +167,21 @@ static int family_of(const struct leg *l)
 	return l->family_hint ? l->family_hint : AF_INET;
 }
 
+/* Where to's SIP goes: its RTP may come from there before its SDP does. */
+static void sip_src_of(struct call *c, const struct leg *to, unsigned i)
+{
+	const struct sip_addr *a = to->has_flow && to->flow.remote.len
+				       ? &to->flow.remote
+				       : &to->hint_addr;
+	struct sockaddr_storage ss;
+
+	if (!a->len)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &a->sa, a->len);
+	media_session_sip_src(c->ms, to->mside, i, &ss);
+}
+
 int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 	       const struct sdp *s, struct sdp_rewrite *rw)
 {
@@ -211,6 +226,7 @@ int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 				 sb_strerror(err));
 			return err;
 		}
+		sip_src_of(c, to, i);
 		rw->streams[i].port = port;
 		rw->streams[i].rtcp_port = (uint16_t)(port + 1);
 	}

@@ -70,6 +70,7 @@ struct leg {
 	struct sdp_leg sdp;
 	struct sdp_oa oa;
 	int family_hint; /* B: where its INVITE goes, before it has a flow */
+	struct sip_addr hint_addr; /* B: that address */
 	/* B: the initial INVITE until its final response */
 	struct txn *invite_ct;
 	struct resolve_req *dns;

@@ -103,6 +103,7 @@ static int b_send_to(struct leg *l, const struct sip_flow *dst)
 		     (sb_rand64() >> 2) | 1);
 	l->oa = (struct sdp_oa){0};
 	l->family_hint = dst->remote.sa.sa_family;
+	l->hint_addr = dst->remote;
 	err = sdpx_offer(b, l, c->offer, &o.content_type, &o.body);
 	if (err)
 		return err;
