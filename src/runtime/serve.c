@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "runtime/serve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -532,6 +533,21 @@ static void drain_start(struct serve *srv, const char *why)
 }
 
 /* Settings a reload cannot change: say so, keep running with the old. */
+/* The relay's settings, made once (serve_media_open, media_open). */
+static bool media_relay_same(const struct config_media *a,
+			     const struct config_media *b)
+{
+	return memcmp(&a->bind4, &b->bind4, sizeof(a->bind4)) == 0 &&
+	       memcmp(&a->bind6, &b->bind6, sizeof(a->bind6)) == 0 &&
+	       strcmp(a->advertise4, b->advertise4) == 0 &&
+	       strcmp(a->advertise6, b->advertise6) == 0 &&
+	       a->port_min == b->port_min && a->port_max == b->port_max &&
+	       a->timeout_s == b->timeout_s &&
+	       a->hold_timeout_s == b->hold_timeout_s &&
+	       a->latch_window_ms == b->latch_window_ms &&
+	       strcmp(a->record_dir, b->record_dir) == 0;
+}
+
 static void restart_notes(const struct config *a, const struct config *b)
 {
 	static const char detail[] =
@@ -560,6 +576,10 @@ static void restart_notes(const struct config *a, const struct config *b)
 			 detail);
 	if (strcmp(config_data_dir(a), config_data_dir(b)) != 0)
 		log_warn("reload_needs_restart", "key=data_dir %s", detail);
+	if (!media_relay_same(config_media(a), config_media(b)))
+		log_warn("reload_needs_restart", "key=media %s %s",
+			 "fields=address,advertise,ports,timeouts,record_dir",
+			 detail);
 }
 
 /*
@@ -721,10 +741,28 @@ static void listeners_log(struct serve *srv)
 	}
 }
 
+/* The address SDP shows for a family: advertised, else bound; "-". */
+static const char *media_addr_text(const struct sockaddr_storage *bind,
+				   const char *adv, char *out, size_t cap)
+{
+	const void *a =
+	    bind->ss_family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)bind)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)bind)->sin_addr;
+
+	if (adv[0])
+		return adv;
+	if (bind->ss_family == AF_UNSPEC ||
+	    !inet_ntop(bind->ss_family, a, out, (socklen_t)cap))
+		return "-";
+	return out;
+}
+
 /* What every worker's relay shares: the port range and the recorder. */
 static int serve_media_open(struct serve *srv)
 {
 	const struct config_media *cm = config_media(srv->cfg);
+	char a4[INET6_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 	int rc = media_ports_new(cm->port_min, cm->port_max, &srv->ports);
 
 	if (rc == 0)
@@ -738,9 +776,9 @@ static int serve_media_open(struct serve *srv)
 	}
 	log_info("media", "mode=%s ipv4=%s ipv6=%s ports=%u-%u timeout_s=%u",
 		 config_media_mode_name(cm->policy.mode),
-		 cm->advertise4[0] ? cm->advertise4 : "-",
-		 cm->advertise6[0] ? cm->advertise6 : "-", cm->port_min,
-		 cm->port_max, cm->timeout_s);
+		 media_addr_text(&cm->bind4, cm->advertise4, a4, sizeof(a4)),
+		 media_addr_text(&cm->bind6, cm->advertise6, a6, sizeof(a6)),
+		 cm->port_min, cm->port_max, cm->timeout_s);
 	return 0;
 }
 
