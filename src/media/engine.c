@@ -15,7 +15,9 @@
 
 enum {
 	SWEEP_MS = 1000, /* media timeouts are checked this often */
-	TICK_MS = 20	 /* digits being sent: one packet per tick */
+	TICK_MS = 20,	 /* digits being sent: one packet per tick */
+	BATCH_MS = 1,	 /* busy: the set is read this often */
+	BUSY_EVENTS = 8	 /* sockets ready at once that make it busy */
 };
 
 uint64_t media_now_us(void)
@@ -26,23 +28,52 @@ uint64_t media_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Read every socket that is ready; returns how many were. */
+static int drain(struct media *m)
+{
+	struct epoll_event ev[MEDIA_EVENTS];
+	int n = epoll_wait(m->epfd, ev, MEDIA_EVENTS, 0);
+
+	if (n <= 0)
+		return 0;
+	m->now_us = media_now_us();
+	for (int i = 0; i < n; i++)
+		relay_read(m, ev[i].data.ptr);
+	return n;
+}
+
+static void on_ready(uv_poll_t *h, int status, int events);
+
+/*
+ * Busy: read the set every BATCH_MS instead of on each packet. A wake-up
+ * per packet costs two context switches (ours, and the receiver's that
+ * our send wakes); at a few thousand packets a millisecond they are most
+ * of the CPU (docs/PERFORMANCE.md). The price is at most BATCH_MS of
+ * added latency, under load only; quiet again, back to readiness.
+ */
+static void on_batch(uv_timer_t *t)
+{
+	struct media *m = t->data;
+
+	if (drain(m) < BUSY_EVENTS) {
+		uv_timer_stop(&m->batch);
+		uv_poll_start(&m->poll, UV_READABLE, on_ready);
+	}
+}
+
 /* Every socket of every session is in one epoll set (level-triggered):
  * libuv watches the set, we read what is ready. */
 static void on_ready(uv_poll_t *h, int status, int events)
 {
 	struct media *m = h->data;
-	struct epoll_event ev[MEDIA_EVENTS];
-	int n;
 
 	(void)events;
 	if (status < 0)
 		return;
-	n = epoll_wait(m->epfd, ev, MEDIA_EVENTS, 0);
-	if (n <= 0)
-		return;
-	m->now_us = media_now_us();
-	for (int i = 0; i < n; i++)
-		relay_read(m, ev[i].data.ptr);
+	if (drain(m) >= BUSY_EVENTS) {
+		uv_poll_stop(&m->poll);
+		uv_timer_start(&m->batch, on_batch, BATCH_MS, BATCH_MS);
+	}
 }
 
 int media_watch(struct media *m, struct msock *ms)
@@ -162,8 +193,9 @@ int media_new(uv_loop_t *loop, const struct media_opts *o, struct media **out)
 	if (rc == 0) {
 		uv_timer_init(loop, &m->sweep);
 		uv_timer_init(loop, &m->tick);
-		m->sweep.data = m->tick.data = m;
-		m->handles += 2;
+		uv_timer_init(loop, &m->batch);
+		m->sweep.data = m->tick.data = m->batch.data = m;
+		m->handles += 3;
 		rc = uv_timer_start(&m->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
 		uv_unref((uv_handle_t *)&m->sweep);
 	}
@@ -200,6 +232,7 @@ struct media *media_free(struct media *m)
 	if (m->handles > 1) {
 		uv_close((uv_handle_t *)&m->sweep, on_closed);
 		uv_close((uv_handle_t *)&m->tick, on_closed);
+		uv_close((uv_handle_t *)&m->batch, on_closed);
 	}
 	return NULL;
 }

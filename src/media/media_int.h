@@ -89,6 +89,7 @@ struct media {
 	uv_poll_t poll;
 	uv_timer_t sweep;
 	uv_timer_t tick;  /* digits being sent */
+	uv_timer_t batch; /* busy: the set read on a timer (engine.c) */
 	unsigned handles; /* open libuv handles */
 	bool is_freed;
 	struct media_session *sessions;
