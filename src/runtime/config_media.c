@@ -1,12 +1,13 @@
 /* Config loader: the `media` section and a route's `media` policy. */
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/mem.h"
 #include "runtime/config_int.h"
+#include "sip/transport/transport.h"
 
 enum {
 	CODEC_NAME_MAX = 32,	  /* bytes of a codec name */
@@ -209,25 +210,17 @@ static int on_codecs(struct loader *ld, const char *key, yaml_node_t *k,
 }
 
 /* An IP literal (no brackets) into sa (port 0); false when it is none. */
+/* An IP literal of family, without brackets, into sa (port 0). */
 static bool ip_parse(struct slice s, int family, struct sockaddr_storage *sa)
 {
-	char tmp[64];
+	struct sip_addr a;
 
-	if (s.len == 0 || s.len >= sizeof(tmp))
+	if (s.len == 0 || s.p[0] == '[' || sip_addr_from_host(s, 0, &a) != 0 ||
+	    a.sa.sa_family != family)
 		return false;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = '\0';
 	memset(sa, 0, sizeof(*sa));
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)sa;
-
-		a->sin_family = AF_INET;
-		return inet_pton(AF_INET, tmp, &a->sin_addr) == 1;
-	}
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-
-	a6->sin6_family = AF_INET6;
-	return inet_pton(AF_INET6, tmp, &a6->sin6_addr) == 1;
+	memcpy(sa, &a.sa, a.len);
+	return true;
 }
 
 static int on_address(struct loader *ld, const char *key, yaml_node_t *k,

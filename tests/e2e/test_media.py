@@ -6,6 +6,7 @@ policy, DTMF and recording."""
 import json
 import math
 import os
+import re
 import sqlite3
 import struct
 import time
@@ -313,3 +314,26 @@ def test_recording_on_demand_with_ctl(start_server):
         assert 0.9 <= w.getnframes() / 8000.0 <= 3.0, w.getnframes()
     call.hangup()
     assert cdr(srv, call.cid)["recording"] == path
+
+
+def test_streams_past_the_fourth_are_refused(start_server):
+    """Only 4 m= lines are anchored: a fifth goes on with port 0, so the
+    phone's port never reaches the other side behind our address."""
+    srv = start_server(config=CONFIG % "")
+    a, b = phones(srv)
+    ports = [a.rtp_port] + [40000 + 2 * i for i in range(4)]
+    offer = a.sdp() + "".join(
+        "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n" % p
+        for p in ports[1:])
+    answer = b.sdp() + "".join(
+        "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n" % p
+        for p in (b.rtp_port + 2, b.rtp_port + 4, b.rtp_port + 6, 0))
+    call = Call(a, b, (srv.host, srv.port), sdp=offer, b_sdp=answer)
+    got = [int(p) for p in re.findall(r"^m=audio (\d+)", body(call.inv),
+                                       re.M)]
+    assert len(got) == 5 and got[4] == 0, body(call.inv)
+    assert all(30000 <= p <= 30999 for p in got[:4]), got
+    assert not set(got) & set(ports), got
+    got_a, got_b = stream(call, n=5)
+    assert len(got_a) >= 4 and len(got_b) >= 4
+    call.hangup()

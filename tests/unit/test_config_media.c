@@ -136,6 +136,10 @@ static void test_media_errors(void **state)
 	assert_fails(f, LISTEN "media: {ports: 30000-30001}\n", "media.ports");
 	assert_fails(f, LISTEN "media: {ports: \"3-x\"}\n", "media.ports");
 	assert_fails(f, LISTEN "media: {address: \"::1\"}\n", "media.address");
+	assert_fails(f, LISTEN "media: {address6: \"[::1]\"}\n",
+		     "media.address6");
+	assert_fails(f, LISTEN "media: {advertise6: 192.0.2.1}\n",
+		     "media.advertise6");
 	assert_fails(f, LISTEN "media: {advertise: pbx.example.com}\n",
 		     "media.advertise");
 	assert_fails(f, LISTEN "media: {timeout_s: 100000}\n",

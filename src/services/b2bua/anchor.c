@@ -200,6 +200,14 @@ int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 	note_codec(c, s);
 	if (!c->ms)
 		return 0;
+	/* streams past what the relay anchors are refused (RFC 3264 6: port
+	 * 0), not passed on with the phone's port behind our address */
+	for (unsigned i = MEDIA_STREAMS_MAX; i < s->nmedia; i++) {
+		if (s->media[i].port == 0)
+			continue;
+		sel[i] = (struct sdp_fmt_sel){.is_filtered = true};
+		rw->sel = sel;
+	}
 	if (!media_advertise(c->b->deps.media, family))
 		family = family == AF_INET ? AF_INET6 : AF_INET;
 	for (unsigned i = 0; i < s->nmedia && i < MEDIA_STREAMS_MAX; i++) {
