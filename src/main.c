@@ -54,9 +54,11 @@ static const char usage_serve[] =
     "  -m, --call-mode MODE    proxy or b2bua: how calls are handled;\n"
     "                          replaces the config's call_mode (routes\n"
     "                          without a mode follow it)\n"
-    "  -M, --media MODE        anchor or bypass: whether B2BUA calls'\n"
-    "                          RTP is relayed by switchboard; replaces\n"
-    "                          media.mode (routes with a media mode keep it)\n"
+    "  -M, --media MODE        anchor, bypass or rtpengine: whether B2BUA\n"
+    "                          calls' RTP is relayed by switchboard, goes\n"
+    "                          end to end, or is relayed by rtpengine;\n"
+    "                          replaces media.mode (routes with a media\n"
+    "                          mode keep it)\n"
     "  -h, --help              show this help\n";
 
 static const char usage_check[] =

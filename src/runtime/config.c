@@ -477,9 +477,11 @@ static int apply_overrides(struct loader *ld, const struct config_overrides *ov)
 			c->media.policy.mode = CONFIG_MEDIA_ANCHOR;
 		else if (strcmp(ov->media, "bypass") == 0)
 			c->media.policy.mode = CONFIG_MEDIA_BYPASS;
+		else if (strcmp(ov->media, "rtpengine") == 0)
+			c->media.policy.mode = CONFIG_MEDIA_RTPENGINE;
 		else
 			return config_fail(ld, NULL, "--media",
-					   "must be anchor or bypass");
+					   "must be anchor, bypass or rtpengine");
 	}
 	return 0;
 }

@@ -181,7 +181,7 @@ struct config_overrides {
 	const char *data_dir;
 	const char *log_level; /* error|warn|info|debug */
 	const char *call_mode; /* proxy|b2bua: replaces `call_mode` */
-	const char *media;     /* anchor|bypass: replaces `media.mode` */
+	const char *media;     /* anchor|bypass|rtpengine: `media.mode` */
 };
 
 struct config; /* opaque, immutable once loaded */
@@ -317,8 +317,9 @@ struct config_hdr_rules {
  */
 /* How a B2BUA call's media goes (docs/media.md). */
 enum config_media_mode {
-	CONFIG_MEDIA_ANCHOR, /* relayed by switchboard, SDP rewritten */
-	CONFIG_MEDIA_BYPASS  /* endpoint to endpoint, SDP addresses kept */
+	CONFIG_MEDIA_ANCHOR,   /* relayed by switchboard, SDP rewritten */
+	CONFIG_MEDIA_BYPASS,   /* endpoint to endpoint, SDP addresses kept */
+	CONFIG_MEDIA_RTPENGINE /* relayed by rtpengine (media.rtpengine) */
 };
 
 /* DTMF between the legs. */
@@ -328,7 +329,7 @@ enum config_dtmf {
 			      other, INFO becomes RFC 4733 (anchored) */
 };
 
-enum { CONFIG_CODECS_MAX = 16 };
+enum { CONFIG_CODECS_MAX = 16, CONFIG_RTPENGINE_MAX = 8 };
 
 struct config_route;
 
@@ -356,6 +357,15 @@ struct config_media {
 	uint32_t hold_timeout_s;	      /* the same on hold; 0 off */
 	uint32_t latch_window_ms;	      /* re-latching after an offer */
 	const char *record_dir;		      /* <data_dir>/recordings */
+	struct config_rtpengine {	      /* media.rtpengine */
+		struct sockaddr_storage servers[CONFIG_RTPENGINE_MAX];
+		uint8_t nservers;    /* 0: mode rtpengine is refused */
+		uint32_t timeout_ms; /* wait per try */
+		uint32_t tries;	     /* per server */
+		uint32_t disable_s;  /* a silent server is skipped */
+		const char *flags[CONFIG_RTPENGINE_MAX]; /* sent as given */
+		uint8_t nflags;
+	} rtpengine;
 };
 
 const struct config_media *config_media(const struct config *c);

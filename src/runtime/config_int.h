@@ -96,6 +96,9 @@ struct loader {
 	struct config_media_policy *policy; /* media policy being read */
 	yaml_mark_t media_mark; /* the `media` section, if given */
 	bool has_media, has_media_address, has_media_advertise;
+	bool has_rtpengine_mode;      /* a `mode: rtpengine` was read */
+	yaml_mark_t rtpengine_mark;   /* the first one */
+	char rtpengine_key[CONFIG_KEY_MAX];
 };
 
 /* A key of a mapping and what its value does to the snapshot. */

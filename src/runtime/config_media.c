@@ -15,7 +15,12 @@ enum {
 	LATCH_MAX_MS = 60000,	  /* media.latch_window_ms */
 	PORT_MIN_DEFAULT = 20000, /* media.ports */
 	PORT_MAX_DEFAULT = 39999,
-	DIR_MAX = 1024 /* bytes of media.record_dir */
+	DIR_MAX = 1024,	       /* bytes of media.record_dir */
+	RTPENGINE_PORT = 2223, /* rtpengine's usual ng port */
+	RTPENGINE_TIMEOUT_MS = 500,
+	RTPENGINE_TRIES = 3,
+	RTPENGINE_DISABLE_S = 10,
+	ADDR_TEXT_MAX = 64
 };
 
 void config_media_defaults(struct config *c)
@@ -29,21 +34,24 @@ void config_media_defaults(struct config *c)
 	    .timeout_s = 60,
 	    .hold_timeout_s = 0,
 	    .latch_window_ms = 10000,
+	    .rtpengine = {.timeout_ms = RTPENGINE_TIMEOUT_MS,
+			  .tries = RTPENGINE_TRIES,
+			  .disable_s = RTPENGINE_DISABLE_S},
 	};
 }
 
+static void words_free(const char **dst, uint8_t *n);
+
 void config_media_policy_free(struct config_media_policy *p)
 {
-	for (size_t i = 0; i < p->nallow; i++)
-		sb_free((char *)p->allow[i]);
-	for (size_t i = 0; i < p->nstrip; i++)
-		sb_free((char *)p->strip[i]);
-	p->nallow = p->nstrip = 0;
+	words_free(p->allow, &p->nallow);
+	words_free(p->strip, &p->nstrip);
 }
 
 void config_media_free(struct config *c)
 {
 	config_media_policy_free(&c->media.policy);
+	words_free(c->media.rtpengine.flags, &c->media.rtpengine.nflags);
 	sb_free((char *)c->media.record_dir);
 }
 
@@ -54,7 +62,9 @@ const struct config_media *config_media(const struct config *c)
 
 const char *config_media_mode_name(enum config_media_mode m)
 {
-	return m == CONFIG_MEDIA_ANCHOR ? "anchor" : "bypass";
+	static const char *const names[] = {"anchor", "bypass", "rtpengine"};
+
+	return (unsigned)m < 3 ? names[m] : "?";
 }
 
 void config_media_policy(const struct config *c, const struct config_route *r,
@@ -84,13 +94,19 @@ void config_media_policy(const struct config *c, const struct config_route *r,
 static int on_mode(struct loader *ld, const char *key, yaml_node_t *k,
 		   yaml_node_t *v)
 {
-	static const char *const names[] = {"anchor", "bypass"};
+	static const char *const names[] = {"anchor", "bypass", "rtpengine"};
 	unsigned i;
-	int rc = config_get_choice(ld, key, k, v, names, 2, &i);
+	int rc = config_get_choice(ld, key, k, v, names, 3, &i);
 
 	if (rc == 0) {
 		ld->policy->mode = (enum config_media_mode)i;
 		ld->policy->has_mode = true;
+		if (i == CONFIG_MEDIA_RTPENGINE && !ld->has_rtpengine_mode) {
+			ld->has_rtpengine_mode = true;
+			ld->rtpengine_mark = k->start_mark;
+			snprintf(ld->rtpengine_key, sizeof(ld->rtpengine_key),
+				 "%s", key);
+		}
 	}
 	return rc;
 }
@@ -132,8 +148,13 @@ static bool is_codec(struct slice s)
 	return true;
 }
 
-static int get_codecs(struct loader *ld, const char *key, yaml_node_t *k,
-		      yaml_node_t *v, const char **dst, uint8_t *n)
+typedef int (*item_fn)(struct loader *ld, const char *item_key, yaml_node_t *e,
+		       struct slice s, void *arg);
+
+/* Each string of list v at key, at most max of them, through fn. */
+static int walk_strings(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v, size_t max, const char *list_of,
+			const char *noun, item_fn fn, void *arg)
 {
 	char item_key[CONFIG_KEY_MAX];
 	yaml_node_item_t *it;
@@ -141,12 +162,8 @@ static int get_codecs(struct loader *ld, const char *key, yaml_node_t *k,
 
 	if (v->type != YAML_SEQUENCE_NODE)
 		return config_fail(ld, &k->start_mark, key,
-				   "must be a list of codec names (PCMU, "
-				   "PCMA, G722, opus ...), not %s",
+				   "must be a list of %s, not %s", list_of,
 				   config_describe(v));
-	for (size_t j = 0; j < *n; j++)
-		sb_free((char *)dst[j]);
-	*n = 0;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++, i++) {
 		yaml_node_t *e = yaml_document_get_node(ld->doc, *it);
@@ -154,26 +171,60 @@ static int get_codecs(struct loader *ld, const char *key, yaml_node_t *k,
 		int rc;
 
 		snprintf(item_key, sizeof(item_key), "%s[%zu]", key, i);
-		if (i >= CONFIG_CODECS_MAX)
+		if (i >= max)
 			return config_fail(ld, &e->start_mark, key,
-					   "at most %d codecs",
-					   CONFIG_CODECS_MAX);
+					   "at most %zu %s", max, noun);
 		rc = config_get_string(ld, item_key, e, e, &s);
+		if (rc == 0)
+			rc = fn(ld, item_key, e, s, arg);
 		if (rc != 0)
 			return rc;
-		if (!is_codec(s))
-			return config_fail(ld, &e->start_mark, item_key,
-					   "must be a codec name (letters, "
-					   "digits, '-', '.', '_', '+'; at "
-					   "most %d bytes)",
-					   CODEC_NAME_MAX - 1);
-		dst[*n] = NULL;
-		rc = config_replace_str((char **)&dst[*n], s);
-		if (rc != 0)
-			return rc;
-		(*n)++;
 	}
 	return 0;
+}
+
+/* A list of words (codec names, rtpengine flags) kept as strings. */
+struct words {
+	const char **dst;
+	uint8_t *n;
+	bool (*is_ok)(struct slice s);
+	const char *rule; /* what a word may be, for the error */
+};
+
+static int add_word(struct loader *ld, const char *item_key, yaml_node_t *e,
+		    struct slice s, void *arg)
+{
+	struct words *w = arg;
+	int rc;
+
+	if (!w->is_ok(s))
+		return config_fail(ld, &e->start_mark, item_key,
+				   "must be %s (at most %d bytes)", w->rule,
+				   CODEC_NAME_MAX - 1);
+	w->dst[*w->n] = NULL;
+	rc = config_replace_str((char **)&w->dst[*w->n], s);
+	if (rc == 0)
+		(*w->n)++;
+	return rc;
+}
+
+static void words_free(const char **dst, uint8_t *n)
+{
+	for (; *n; (*n)--)
+		sb_free((char *)dst[*n - 1]);
+}
+
+static int get_codecs(struct loader *ld, const char *key, yaml_node_t *k,
+		      yaml_node_t *v, const char **dst, uint8_t *n)
+{
+	struct words w = {dst, n, is_codec,
+			  "a codec name (letters, digits, '-', '.', '_', "
+			  "'+')"};
+
+	words_free(dst, n);
+	return walk_strings(ld, key, k, v, CONFIG_CODECS_MAX,
+			    "codec names (PCMU, PCMA, G722, opus ...)",
+			    "codecs", add_word, &w);
 }
 
 static int on_allow(struct loader *ld, const char *key, yaml_node_t *k,
@@ -321,6 +372,132 @@ static int on_record_dir(struct loader *ld, const char *key, yaml_node_t *k,
 	return config_replace_str((char **)&ld->c->media.record_dir, s);
 }
 
+/* "[udp:]IP[:PORT]", an IPv6 address in brackets when a port follows. */
+static bool server_parse(struct slice s, struct sockaddr_storage *out)
+{
+	struct slice host = s;
+	uint32_t port = RTPENGINE_PORT;
+	const char *colon;
+	struct sip_addr a;
+
+	if (s.len > 4 && memcmp(s.p, "udp:", 4) == 0)
+		host = s = slice_make(s.p + 4, s.len - 4);
+	if (s.len && s.p[0] == '[') {
+		const char *end = memchr(s.p, ']', s.len);
+
+		if (!end)
+			return false;
+		host = slice_make(s.p + 1, (size_t)(end - s.p - 1));
+		colon = end + 1 < s.p + s.len ? end + 1 : NULL;
+		if (colon && *colon != ':')
+			return false;
+	} else {
+		colon = memchr(s.p, ':', s.len);
+		if (colon &&
+		    memchr(colon + 1, ':', s.len - (size_t)(colon - s.p) - 1))
+			colon = NULL; /* a bare IPv6 address */
+		if (colon)
+			host = slice_make(s.p, (size_t)(colon - s.p));
+	}
+	if (colon) {
+		struct slice ps =
+		    slice_make(colon + 1, (size_t)(s.p + s.len - colon - 1));
+
+		if (slice_to_u32(ps, &port) != 0 || port == 0 || port > 65535)
+			return false;
+	}
+	if (host.len == 0 || sip_addr_from_host(host, (uint16_t)port, &a) != 0)
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &a.sa, a.len);
+	return true;
+}
+
+static int add_server(struct loader *ld, const char *item_key, yaml_node_t *e,
+		      struct slice s, void *arg)
+{
+	struct config_rtpengine *r = arg;
+
+	if (s.len >= ADDR_TEXT_MAX ||
+	    !server_parse(s, &r->servers[r->nservers]))
+		return config_fail(ld, &e->start_mark, item_key,
+				   "must be an IP address and port of "
+				   "rtpengine's listen-ng, e.g. "
+				   "\"127.0.0.1:2223\" or \"[::1]:2223\"");
+	r->nservers++;
+	return 0;
+}
+
+static int on_rtpengine_servers(struct loader *ld, const char *key,
+				yaml_node_t *k, yaml_node_t *v)
+{
+	struct config_rtpengine *r = &ld->c->media.rtpengine;
+	int rc;
+
+	r->nservers = 0;
+	rc = walk_strings(ld, key, k, v, CONFIG_RTPENGINE_MAX,
+			  "rtpengine ng addresses (\"127.0.0.1:2223\")",
+			  "servers", add_server, r);
+	if (rc == 0 && r->nservers == 0)
+		return config_fail(ld, &k->start_mark, key,
+				   "must name at least one server");
+	return rc;
+}
+
+static int on_rtpengine_timers(struct loader *ld, const char *key,
+			       yaml_node_t *k, yaml_node_t *v)
+{
+	struct config_rtpengine *r = &ld->c->media.rtpengine;
+	const char *name = strrchr(key, '.') + 1;
+
+	if (strcmp(name, "timeout_ms") == 0)
+		return config_get_u32(ld, key, k, v, 10, 10000, &r->timeout_ms);
+	if (strcmp(name, "tries") == 0)
+		return config_get_u32(ld, key, k, v, 1, 10, &r->tries);
+	return config_get_u32(ld, key, k, v, 1, 3600, &r->disable_s);
+}
+
+/* rtpengine's own flags ("strict-source", "trust-address" ...): words. */
+static bool is_flag(struct slice s)
+{
+	if (s.len == 0 || s.len >= CODEC_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == ' ' ||
+		      c == '_' || c == '='))
+			return false;
+	}
+	return true;
+}
+
+static int on_rtpengine_flags(struct loader *ld, const char *key,
+			      yaml_node_t *k, yaml_node_t *v)
+{
+	struct config_rtpengine *r = &ld->c->media.rtpengine;
+	struct words w = {r->flags, &r->nflags, is_flag,
+			  "an rtpengine flag (letters, digits, '-', '_', '=', "
+			  "space)"};
+
+	words_free(r->flags, &r->nflags);
+	return walk_strings(ld, key, k, v, CONFIG_RTPENGINE_MAX,
+			    "rtpengine flags", "flags", add_word, &w);
+}
+
+static int on_rtpengine(struct loader *ld, const char *key, yaml_node_t *k,
+			yaml_node_t *v)
+{
+	static const struct rule rules[] = {
+	    {"servers", on_rtpengine_servers},	 {"flags", on_rtpengine_flags},
+	    {"timeout_ms", on_rtpengine_timers}, {"tries", on_rtpengine_timers},
+	    {"disable_s", on_rtpengine_timers},
+	};
+	return config_walk_map(ld, key, k, v, rules,
+			       sizeof(rules) / sizeof(rules[0]));
+}
+
 int config_on_media(struct loader *ld, const char *key, yaml_node_t *k,
 		    yaml_node_t *v)
 {
@@ -338,6 +515,7 @@ int config_on_media(struct loader *ld, const char *key, yaml_node_t *k,
 	    {"dtmf", on_dtmf},
 	    {"record", on_record},
 	    {"record_dir", on_record_dir},
+	    {"rtpengine", on_rtpengine},
 	};
 	ld->policy = &ld->c->media.policy;
 	ld->media_mark = k->start_mark;
@@ -410,12 +588,57 @@ static void from_listeners(struct config *c)
 	}
 }
 
+/* A policy sending media to rtpengine: servers are needed, and DTMF
+ * interworking is the local relay's. */
+static int rtpengine_check(struct loader *ld,
+			   const struct config_media_policy *p,
+			   const char *where)
+{
+	char key[CONFIG_KEY_MAX + 8];
+
+	if (p->mode != CONFIG_MEDIA_RTPENGINE)
+		return 0;
+	if (ld->c->media.rtpengine.nservers == 0)
+		return config_fail(
+		    ld, ld->has_rtpengine_mode ? &ld->rtpengine_mark : NULL,
+		    ld->has_rtpengine_mode ? ld->rtpengine_key : "--media",
+		    "is rtpengine but media.rtpengine.servers names no "
+		    "server");
+	if (p->dtmf == CONFIG_DTMF_INFO) {
+		snprintf(key, sizeof(key), "%s.dtmf", where);
+		return config_fail(ld, NULL, key,
+				   "info needs the local relay (mode anchor): "
+				   "rtpengine relays RFC 4733 as it is");
+	}
+	return 0;
+}
+
+static int rtpengine_finish(struct loader *ld)
+{
+	struct config *c = ld->c;
+	char where[CONFIG_KEY_MAX];
+	int rc = rtpengine_check(ld, &c->media.policy, "media");
+
+	for (size_t i = 0; rc == 0 && i < c->nroutes; i++) {
+		struct config_media_policy p;
+
+		config_media_policy(c, &c->routes[i], &p);
+		snprintf(where, sizeof(where), "routes[%zu].media", i);
+		rc = rtpengine_check(ld, &p, where);
+	}
+	return rc;
+}
+
 int config_media_finish(struct loader *ld)
 {
 	struct config *c = ld->c;
 	struct config_media *m = &c->media;
+	int rc;
 
 	from_listeners(c);
+	rc = rtpengine_finish(ld);
+	if (rc != 0)
+		return rc;
 	if (m->bind4.ss_family == AF_INET && is_any(&m->bind4) &&
 	    !m->advertise4[0] && anchors(c))
 		return config_fail(

@@ -219,6 +219,9 @@ static void on_worker_stop(void *ctx, struct worker *w)
 	if (wc->media)
 		wc->media_final = *media_counts(wc->media);
 	wc->media = media_free(wc->media);
+	if (wc->ng)
+		wc->ng_final = *ng_client_stats(wc->ng);
+	wc->ng = ng_client_free(wc->ng);
 	wc->tl = txn_layer_free(wc->tl);
 	wc->dispatch = dispatch_free(wc->dispatch);
 	wc->proxy = proxy_free(wc->proxy);
@@ -307,6 +310,29 @@ static int post_b2bua(void *ctx, unsigned i,
 	return rc;
 }
 
+/* The worker's rtpengine client, on its loop (not running yet). */
+static int ng_open(struct wctx *wc)
+{
+	const struct config_rtpengine *r =
+	    &config_media(wc->srv->cfg)->rtpengine;
+	struct ng_opts o = {
+	    .nservers = r->nservers,
+	    .timeout_ms = r->timeout_ms,
+	    .tries = r->tries,
+	    .disable_s = r->disable_s,
+	    .worker = worker_id(wc->w),
+	};
+	int rc;
+
+	for (unsigned i = 0; i < r->nservers; i++)
+		o.servers[i] = r->servers[i];
+	rc = ng_client_new(worker_loop(wc->w), &o, &wc->ng);
+	if (rc != 0)
+		log_error("rtpengine_failed", "worker=%u error=\"%s\"",
+			  worker_id(wc->w), sb_strerror(rc));
+	return rc;
+}
+
 /* The worker's RTP relay, on its loop (not running yet). */
 static int media_open(struct wctx *wc)
 {
@@ -327,6 +353,8 @@ static int media_open(struct wctx *wc)
 	if (rc != 0)
 		log_error("media_failed", "worker=%u error=\"%s\"",
 			  worker_id(wc->w), sb_strerror(rc));
+	if (rc == 0 && cm->rtpengine.nservers)
+		rc = ng_open(wc);
 	return rc;
 }
 
@@ -365,6 +393,7 @@ static int proxy_open(struct wctx *wc)
 		return rc;
 	struct b2bua_deps bd = {
 	    .media = wc->media,
+	    .ng = wc->ng,
 	    .recorder = wc->srv->recorder,
 	    .location = pd.location,
 	    .wheel = pd.wheel,
@@ -863,6 +892,7 @@ static void serve_free(struct serve *srv)
 		srv->wctx[i].resolver = resolver_free(srv->wctx[i].resolver);
 		srv->wctx[i].b2bua = b2bua_free(srv->wctx[i].b2bua);
 		srv->wctx[i].media = media_free(srv->wctx[i].media);
+		srv->wctx[i].ng = ng_client_free(srv->wctx[i].ng);
 		srv->wctx[i].w = worker_free(srv->wctx[i].w);
 	}
 	/* Bindings hold connection references: before the tables go. */

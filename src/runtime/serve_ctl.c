@@ -23,6 +23,7 @@ struct wsnap {
 	struct proxy_stats proxy;
 	struct b2bua_stats b2bua;
 	struct media_counts media;
+	struct ng_stats ng;	    /* rtpengine's client */
 	struct tp_conn_stats conns; /* the worker's stream connections */
 	uint32_t pending;	    /* transactions waiting for our answer */
 	json_t *calls;		    /* `calls`: the worker's calls, or NULL */
@@ -105,6 +106,7 @@ static void job_snap(void *arg)
 	s->proxy = wc->proxy ? *proxy_stats(wc->proxy) : wc->proxy_final;
 	s->b2bua = wc->b2bua ? *b2bua_stats(wc->b2bua) : wc->b2bua_final;
 	s->media = wc->media ? *media_counts(wc->media) : wc->media_final;
+	s->ng = wc->ng ? *ng_client_stats(wc->ng) : wc->ng_final;
 	s->pipe = wc->stats;
 	if (wc->table)
 		s->conns = *tp_conn_table_stats(wc->table);
@@ -323,6 +325,18 @@ static json_t *b2bua_json(const struct stats_job *job, unsigned n)
 			sizeof(f) / sizeof(f[0]));
 }
 
+static json_t *ng_json(const struct stats_job *job, unsigned n)
+{
+	static const struct counter f[] = {
+#define F(x) {#x, offsetof(struct ng_stats, x)}
+	    F(requests), F(retransmits), F(timeouts),
+	    F(errors),	 F(failovers),	 F(stray),
+#undef F
+	};
+	return sum_json(job, n, offsetof(struct wsnap, ng), f,
+			sizeof(f) / sizeof(f[0]));
+}
+
 static json_t *media_json(struct serve *srv, const struct stats_job *job,
 			  unsigned n)
 {
@@ -344,6 +358,8 @@ static json_t *media_json(struct serve *srv, const struct stats_job *job,
 	if (srv->ports)
 		json_object_set_new(o, "port_pairs_used",
 				    json_integer(media_ports_used(srv->ports)));
+	if (config_media(srv->cfg)->rtpengine.nservers)
+		json_object_set_new(o, "rtpengine", ng_json(job, n));
 	if (srv->recorder)
 		recorder_stats(srv->recorder, &rs);
 	json_object_set_new(o, "recordings",

@@ -15,6 +15,7 @@
 #include "services/dispatch/dispatch.h"
 #include "services/local/local.h"
 #include "media/media.h"
+#include "media/ng.h"
 #include "services/b2bua/b2bua.h"
 #include "services/proxy/proxy.h"
 #include "sip/resolve/resolve.h"
@@ -49,6 +50,7 @@ struct wctx {
 	struct proxy *proxy;	     /* the dispatcher's proxy */
 	struct b2bua *b2bua;	     /* the dispatcher's B2BUA */
 	struct media *media;	     /* the B2BUA's RTP relay on this loop */
+	struct ng_client *ng;	     /* rtpengine, when configured */
 	struct resolver *resolver;   /* the proxy's DNS, on this loop */
 	struct tp_conn_table *table; /* stream connections; made on the
 					worker, freed after it (main) */
@@ -63,6 +65,7 @@ struct wctx {
 	struct proxy_stats proxy_final;	      /* the proxy's, likewise */
 	struct b2bua_stats b2bua_final;	      /* the B2BUA's, likewise */
 	struct media_counts media_final;      /* the relay's, likewise */
+	struct ng_stats ng_final;	      /* rtpengine's client, likewise */
 	bool is_draining;
 	_Atomic uint32_t pending_pub; /* local_pending, published */
 	_Atomic bool has_seen_drain;  /* the drain reached this worker */

@@ -169,6 +169,108 @@ static void test_wildcard_ok_when_bypass_or_advertised(void **state)
 	assert_string_equal(config_media(f->cfg)->advertise4, "198.51.100.2");
 }
 
+static uint16_t port_of(const struct sockaddr_storage *sa)
+{
+	return ntohs(sa->ss_family == AF_INET6
+			 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+			 : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static void test_rtpengine(void **state)
+{
+	struct fx *f = *state;
+	const struct config_rtpengine *r;
+	struct config_media_policy p;
+	struct config_overrides ov = {.media = "rtpengine"};
+
+	assert_int_equal(
+	    load(f, LISTEN
+		 "media:\n"
+		 "  mode: rtpengine\n"
+		 "  rtpengine:\n"
+		 "    servers: [\"127.0.0.1:2223\", \"udp:[::1]:22222\", "
+		 "10.0.0.1, \"::2\"]\n"
+		 "    timeout_ms: 200\n"
+		 "    tries: 2\n"
+		 "    disable_s: 5\n"
+		 "    flags: [strict-source, \"trust address\"]\n"
+		 "routes:\n  - name: x\n    media: {mode: anchor}\n"),
+	    0);
+	r = &config_media(f->cfg)->rtpengine;
+	assert_int_equal(config_media(f->cfg)->policy.mode,
+			 CONFIG_MEDIA_RTPENGINE);
+	assert_string_equal(config_media_mode_name(CONFIG_MEDIA_RTPENGINE),
+			    "rtpengine");
+	assert_int_equal(r->nservers, 4);
+	assert_int_equal(r->servers[0].ss_family, AF_INET);
+	assert_int_equal(port_of(&r->servers[0]), 2223);
+	assert_int_equal(r->servers[1].ss_family, AF_INET6);
+	assert_int_equal(port_of(&r->servers[1]), 22222);
+	assert_int_equal(port_of(&r->servers[2]), 2223); /* the usual one */
+	assert_int_equal(r->servers[3].ss_family, AF_INET6);
+	assert_int_equal(port_of(&r->servers[3]), 2223);
+	assert_int_equal(r->timeout_ms, 200);
+	assert_int_equal(r->tries, 2);
+	assert_int_equal(r->disable_s, 5);
+	assert_int_equal(r->nflags, 2);
+	assert_string_equal(r->flags[1], "trust address");
+	config_media_policy(f->cfg,
+			    config_route_match(f->cfg, SL("1"), SL("x")), &p);
+	assert_int_equal(p.mode, CONFIG_MEDIA_ANCHOR);
+	f->cfg = config_unref(f->cfg);
+	/* --media rtpengine needs servers too */
+	assert_int_equal(load_ov(f, LISTEN, &ov), -EINVAL);
+	assert_non_null(strstr(f->err.msg, "--media"));
+	assert_non_null(strstr(f->err.msg, "media.rtpengine.servers"));
+	f->cfg = config_unref(f->cfg);
+	assert_int_equal(
+	    load_ov(f, LISTEN "media: {rtpengine: {servers: [127.0.0.1]}}\n",
+		    &ov),
+	    0);
+	assert_int_equal(config_media(f->cfg)->policy.mode,
+			 CONFIG_MEDIA_RTPENGINE);
+}
+
+static void test_rtpengine_errors(void **state)
+{
+	struct fx *f = *state;
+
+	assert_fails(f, LISTEN "media: {mode: rtpengine}\n",
+		     "test.yaml:2:9: media.mode: is rtpengine but");
+	assert_fails(
+	    f, LISTEN "routes:\n  - name: x\n    media: {mode: rtpengine}\n",
+	    "routes[0].media.mode: is rtpengine");
+	assert_fails(f,
+		     LISTEN "media: {mode: rtpengine, dtmf: info, rtpengine: "
+			    "{servers: [127.0.0.1]}}\n",
+		     "media.dtmf: info needs the local relay");
+	assert_fails(f,
+		     LISTEN "media: {dtmf: info, rtpengine: {servers: "
+			    "[127.0.0.1]}}\nroutes:\n  - name: x\n    media: "
+			    "{mode: rtpengine}\n",
+		     "routes[0].media.dtmf");
+	assert_fails(f, LISTEN "media: {rtpengine: {servers: []}}\n",
+		     "media.rtpengine.servers: must name at least one");
+	assert_fails(f, LISTEN "media: {rtpengine: {servers: 127.0.0.1}}\n",
+		     "media.rtpengine.servers: must be a list");
+	assert_fails(
+	    f, LISTEN "media: {rtpengine: {servers: [rtpe.example.com]}}\n",
+	    "media.rtpengine.servers[0]");
+	assert_fails(f,
+		     LISTEN "media: {rtpengine: {servers: [\"1.2.3.4:0\"]}}\n",
+		     "media.rtpengine.servers[0]");
+	assert_fails(f, LISTEN "media: {rtpengine: {servers: [\"[::1\"]}}\n",
+		     "media.rtpengine.servers[0]");
+	assert_fails(f, LISTEN "media: {rtpengine: {timeout_ms: 1}}\n",
+		     "media.rtpengine.timeout_ms");
+	assert_fails(f, LISTEN "media: {rtpengine: {tries: 0}}\n",
+		     "media.rtpengine.tries");
+	assert_fails(f, LISTEN "media: {rtpengine: {flags: [\"a;b\"]}}\n",
+		     "media.rtpengine.flags[0]");
+	assert_fails(f, LISTEN "media: {rtpengine: {port: 1}}\n",
+		     "media.rtpengine.port");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +285,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_media_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_wildcard_ok_when_bypass_or_advertised, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rtpengine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rtpengine_errors, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

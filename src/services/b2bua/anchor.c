@@ -94,6 +94,16 @@ int anchor_start(struct call *c)
 
 	config_media_policy(c->cfg, c->route, &c->media);
 	codecs_from(c);
+	if (c->media.mode == CONFIG_MEDIA_RTPENGINE) {
+		if (c->b->deps.ng)
+			return ngx_start(c);
+		/* servers named after the start (a reload): the local relay */
+		log_warn("rtpengine_unavailable",
+			 "call=%s relay=local reason=\"restart to use "
+			 "media.rtpengine\"",
+			 c->id);
+		c->media.mode = CONFIG_MEDIA_ANCHOR;
+	}
 	if (c->media.mode != CONFIG_MEDIA_ANCHOR || !m)
 		return 0;
 	return media_session_new(m, c->id, &cb, c, &c->ms);
@@ -160,7 +170,7 @@ static void remote_of(const struct sdp *s, const struct sdp_media *m,
 		r->is_silent = true;
 }
 
-static int family_of(const struct leg *l)
+int anchor_family(const struct leg *l)
 {
 	if (l->has_flow && l->flow.remote.len)
 		return l->flow.remote.sa.sa_family;
@@ -186,7 +196,7 @@ int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 	       const struct sdp *s, struct sdp_rewrite *rw)
 {
 	struct sdp_fmt_sel *sel = c->b->sel;
-	int family = family_of(to), err;
+	int family = anchor_family(to), err;
 	const char *addr = NULL;
 
 	memset(rw, 0, sizeof(*rw));
@@ -252,6 +262,10 @@ int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 
 void anchor_answered(struct call *c)
 {
+	if (c->ngx && c->media.is_recorded) {
+		(void)anchor_record(c, true, NULL, 0);
+		return;
+	}
 	if (!c->ms)
 		return;
 	media_session_activate(c->ms, true);
@@ -272,6 +286,19 @@ int anchor_record(struct call *c, bool is_on, char *out, size_t out_cap)
 	time_t now = time(NULL);
 	int err;
 
+	if (c->ngx) {
+		/* rtpengine writes it, where its recording-dir says */
+		err = ngx_record(c, is_on);
+		if (err)
+			return err;
+		if (is_on && !c->rec_path)
+			c->rec_path = sb_strndup("rtpengine", 9);
+		log_info("recording", "call=%s relay=rtpengine on=%s", c->id,
+			 is_on ? "yes" : "no");
+		if (out)
+			snprintf(out, out_cap, "rtpengine");
+		return 0;
+	}
 	if (!c->ms || !c->b->deps.recorder)
 		return -ENOTSUP;
 	if (!is_on) {
@@ -306,6 +333,7 @@ int anchor_record(struct call *c, bool is_on, char *out, size_t out_cap)
 
 void anchor_end(struct call *c)
 {
+	ngx_end(c);
 	if (!c->ms)
 		return;
 	media_session_summary(c->ms, MEDIA_A, 0, &c->rtp[MEDIA_A]);

@@ -28,6 +28,7 @@ int b2bua_new(const struct b2bua_deps *deps, const struct config *cfg,
 	buf_init(&b->out, B2BUA_OUT_MAX);
 	buf_init(&b->body, B2BUA_OUT_MAX);
 	buf_init(&b->hdrs, B2BUA_HDRS_MAX + 1024);
+	buf_init(&b->ng, B2BUA_OUT_MAX + 1024);
 	*out = b;
 	return 0;
 }
@@ -46,6 +47,7 @@ struct b2bua *b2bua_free(struct b2bua *b)
 	buf_close(&b->out);
 	buf_close(&b->body);
 	buf_close(&b->hdrs);
+	buf_close(&b->ng);
 	sb_free(b);
 	return NULL;
 }

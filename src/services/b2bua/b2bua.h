@@ -8,6 +8,7 @@
 
 #include "base/wheel.h"
 #include "media/media.h"
+#include "media/ng.h"
 #include "services/registrar/location.h"
 #include "sip/msg/msg.h"
 #include "sip/resolve/resolve.h"
@@ -65,6 +66,7 @@ struct b2bua_deps {
 		    void (*fn)(struct b2bua *b, void *arg), void *arg);
 	void *post_ctx;
 	struct media *media;	   /* the worker's relay; NULL: bypass only */
+	struct ng_client *ng;	   /* rtpengine; NULL: not configured */
 	struct recorder *recorder; /* shared; NULL: no recordings */
 };
 

@@ -165,6 +165,7 @@ struct call {
 	struct config_media_policy media; /* resolved at the INVITE */
 	struct sdp_codec_policy codecs;
 	struct media_session *ms;    /* anchored: the relay's session */
+	struct ngx *ngx;	     /* rtpengine's: see ngx.c */
 	char *rec_path;		     /* recording, or NULL */
 	struct media_summary rtp[2]; /* at the end, from each side */
 	char codec[32];		     /* first audio codec last negotiated */
@@ -184,6 +185,7 @@ struct b2bua {
 	struct buf out;	 /* a message being built */
 	struct buf body; /* an SDP being printed */
 	struct buf hdrs; /* headers copied across */
+	struct buf ng;	 /* an rtpengine request being built */
 	struct b2bua_stats stats;
 };
 
@@ -247,11 +249,19 @@ int leg_ack(struct leg *l, uint32_t cseq, struct slice ctype,
  * the other leg: from's state moved with sdp_oa_recv). *ctype and *body
  * are set (unset when m has none). Returns 0, -EBADMSG (an SDP that does
  * not parse: 400), -EBUSY (glare: 491), -EPROTO (an answer not matching:
- * 488), -ENOTSUP (a body type we cannot relay: 415).
+ * 488), -ENOTSUP (a body type we cannot relay: 415), -EINPROGRESS
+ * (rtpengine relays the call: ngx_defer() the message, nothing moved),
+ * -EHOSTUNREACH (rtpengine did not answer: 503).
  */
 int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 	       struct sip_msg *m, bool is_early, struct slice *ctype,
 	       struct slice *body);
+
+/* The answer text (an SDP from leg from, kept) sent on leg to: as
+ * sdpx_relay for an answer. */
+int sdpx_answer_text(struct b2bua *b, struct leg *from, struct leg *to,
+		     struct slice text, struct arena *arena,
+		     struct slice *ctype, struct slice *body);
 
 /* The SDP of m parsed into m's arena (*out NULL: no body). -EBADMSG,
  * -ENOTSUP (a body that is not SDP). */
@@ -273,6 +283,9 @@ int anchor_start(struct call *c);
 int anchor_sdp(struct call *c, struct leg *from, struct leg *to,
 	       const struct sdp *s, struct sdp_rewrite *rw);
 void anchor_answered(struct call *c);
+/* The address family of l's endpoint (its flow's, else where its INVITE
+ * goes). */
+int anchor_family(const struct leg *l);
 void anchor_hold(struct call *c, bool is_held);
 /* The call ended: statistics kept for the CDR, the relay let go. */
 void anchor_end(struct call *c);
@@ -285,6 +298,63 @@ bool anchor_info(struct leg *l, struct txn *t, struct sip_msg *req);
 int anchor_record(struct call *c, bool is_on, char *path, size_t cap);
 struct store_cdr;
 void anchor_cdr(const struct call *c, struct store_cdr *r);
+
+/* ngx.c: media relayed by rtpengine (media.mode: rtpengine) */
+/*
+ * rtpengine rewrites each SDP that crosses, but answers later: the message
+ * carrying it waits in the call's queue (in order; one ng request of a
+ * call is out at a time) and its site runs again when the reply came. A
+ * site is written so that what it does before its SDP call (sdpx_relay,
+ * ngx_cross) can be done again: on -EINPROGRESS it calls ngx_defer() and
+ * returns; run again, the same call gets rtpengine's SDP.
+ */
+struct xwait;
+typedef void (*xwait_fn)(struct xwait *w);
+struct xwait {
+	struct xwait *next;
+	struct call *c;
+	xwait_fn resume;      /* run the site again */
+	xwait_fn drop;	      /* the call ended first (may be NULL) */
+	struct leg *l;	      /* the site's leg */
+	void *ptr;	      /* the site's object (a relay, a transfer) */
+	struct txn *t;	      /* a server transaction that waits, or NULL */
+	struct sip_inmsg *im; /* the message (a copy), or NULL: t's request */
+};
+/* The call's rtpengine state when its policy says rtpengine: 0, -ENOMEM. */
+int ngx_start(struct call *c);
+/* The call ends: its waiting messages are dropped (their drop runs). */
+void ngx_drop_waits(struct call *c);
+/* The call ended: waits dropped, the call deleted on rtpengine. */
+void ngx_end(struct call *c);
+/*
+ * SDP s from leg from, as kind (an early answer is an answer), toward a
+ * leg of family to_family: rtpengine's SDP parsed into arena (*out), 0.
+ * -EINPROGRESS: asked (or queued behind another message): the caller
+ * defers. -EHOSTUNREACH (no rtpengine answered), -EPROTO (it refused),
+ * -EBADMSG (its SDP does not parse).
+ */
+int ngx_cross(struct call *c, const struct leg *from, int to_family,
+	      const struct sdp *s, enum sdp_oa_kind kind, struct arena *arena,
+	      struct sdp *out);
+/*
+ * Queue the site's message m (copied; with t, t's request is used
+ * instead) to run resume again once rtpengine answered. A message that
+ * is running again (the call's current one) stays where it is. 0 or
+ * -ENOMEM (nothing queued: the site fails as on an error).
+ */
+int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
+	      void *ptr, struct txn *t, struct sip_msg *m);
+/* The message of w. */
+struct sip_msg *xwait_msg(struct xwait *w);
+/* The A-leg's offer as rtpengine rewrote it (for every B-leg), NULL:
+ * none. Parsed into arena. */
+int ngx_offer_sdp(struct call *c, struct arena *arena, struct sdp **out);
+/* Keep s (rtpengine's rewrite of the caller's first offer) for the
+ * B-legs: 0 or -ENOMEM. */
+int ngx_keep_offer(struct call *c, const struct sdp *s);
+/* Ask rtpengine to start or stop recording the call: 0, -EAGAIN (it has
+ * no call yet), or a request error. */
+int ngx_record(struct call *c, bool is_on);
 
 /* hdrs.c: what is copied across */
 /*

@@ -242,6 +242,7 @@ void call_end(struct call *c, enum call_cause cause, const char *by,
 	c->end_ms = call_now_ms();
 	wheel_stop(b->deps.wheel, &c->ring);
 	wheel_stop(b->deps.wheel, &c->limit);
+	ngx_drop_waits(c); /* before the relays and BYEs they refer to */
 	reply_a(c, status_for(cause), none);
 	relay_drop_all(c, 487);
 	for (uint32_t i = 0; i < c->nb; i++) {

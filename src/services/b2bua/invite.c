@@ -41,6 +41,14 @@ static struct slice a_extra(struct call *c, struct sip_msg *resp,
 }
 
 static void relay_provisional(struct call *c, struct leg *l,
+			      struct sip_msg *resp);
+
+static void resume_provisional(struct xwait *w)
+{
+	relay_provisional(w->c, w->l, xwait_msg(w));
+}
+
+static void relay_provisional(struct call *c, struct leg *l,
 			      struct sip_msg *resp)
 {
 	struct b2bua *b = c->b;
@@ -52,12 +60,16 @@ static void relay_provisional(struct call *c, struct leg *l,
 	    .server = config_user_agent(c->cfg),
 	};
 	bool has_sdp;
+	int err;
 
-	if (!c->st || c->is_final)
+	/* a 2xx queued behind it (c->peer set) still comes after it */
+	if (!c->st || c->is_final || c->is_ended)
 		return;
-	has_sdp =
-	    sdpx_relay(b, l, c->a, resp, true, &o.content_type, &o.body) == 0 &&
-	    o.body.len;
+	err = sdpx_relay(b, l, c->a, resp, true, &o.content_type, &o.body);
+	if (err == -EINPROGRESS &&
+	    ngx_defer(c, resume_provisional, NULL, l, NULL, NULL, resp) == 0)
+		return; /* rtpengine rewrites its SDP first */
+	has_sdp = err == 0 && o.body.len;
 	if (!has_sdp) {
 		o.content_type = none;
 		o.body = none;
@@ -102,18 +114,11 @@ static void kill_answer(struct leg *l, struct sip_msg *resp)
 }
 
 static void start_limit(struct call *c);
+static void answer_caller(struct call *c, struct leg *l, struct sip_msg *resp);
 
 static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 {
 	struct b2bua *b = c->b;
-	struct sip_reply_opts o = {
-	    .status = resp->status,
-	    .reason = resp->reason,
-	    .to_tag = c->a->dlg.local_tag,
-	    .copy_record_route = true, /* RFC 3261 12.1.1 */
-	    .server = config_user_agent(c->cfg),
-	};
-	int err;
 
 	c->peer = l;
 	l->other = c->a;
@@ -129,13 +134,53 @@ static void answered(struct call *c, struct leg *l, struct sip_msg *resp)
 		}
 	}
 	wheel_stop(b->deps.wheel, &c->ring);
+	answer_caller(c, l, resp);
+}
+
+static void resume_answer(struct xwait *w)
+{
+	if (!w->c->is_ended)
+		answer_caller(w->c, w->l, xwait_msg(w));
+}
+
+/* The call ended while the answer waited for rtpengine: the callee's
+ * 2xx still gets its ACK (the BYE follows). */
+static void drop_answer(struct xwait *w)
+{
+	(void)leg_ack(w->l, xwait_msg(w)->cseq.num, none, none);
+}
+
+/* B-leg l's 2xx resp on to the caller. */
+static void answer_caller(struct call *c, struct leg *l, struct sip_msg *resp)
+{
+	struct b2bua *b = c->b;
+	struct sip_reply_opts o = {
+	    .status = resp->status,
+	    .reason = resp->reason,
+	    .to_tag = c->a->dlg.local_tag,
+	    .copy_record_route = true, /* RFC 3261 12.1.1 */
+	    .server = config_user_agent(c->cfg),
+	};
+	int err;
+
 	err = prack_2xx_body(l, resp, &o.content_type, &o.body);
+	if (err == -EINPROGRESS) {
+		if (ngx_defer(c, resume_answer, drop_answer, l, NULL, NULL,
+			      resp) == 0)
+			return; /* rtpengine rewrites its SDP first */
+		err = -ENOMEM;
+	}
 	if (err) {
+		bool is_relay = err == -EHOSTUNREACH;
+
 		log_info("bad_answer", "call=%s error=\"%s\"", c->id,
 			 sb_strerror(err));
 		(void)leg_ack(l, resp->cseq.num, none, none);
 		leg_bye(l);
-		call_fail(c, 502, SL("Bad SDP From Callee"), CAUSE_ERROR);
+		call_fail(c, is_relay ? 503 : 502,
+			  is_relay ? SL("Media Relay Unavailable")
+				   : SL("Bad SDP From Callee"),
+			  CAUSE_ERROR);
 		return;
 	}
 	(void)a_extra(c, resp, true);
@@ -373,6 +418,10 @@ static bool codecs_none(struct call *c)
 	return true;
 }
 
+static void media_offer(struct call *c);
+static void resume_offer(struct xwait *w);
+static void route(struct call *c);
+
 void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 {
 	const struct config *cfg = b->cfg;
@@ -471,7 +520,48 @@ void invite_start(struct b2bua *b, struct txn *t, struct sip_msg *req)
 	if (!ring)
 		ring = cp->ring_timeout_s;
 	wheel_start(b->deps.wheel, &c->ring, (uint64_t)ring * 1000);
-	if (proxy_uri_is_local(cfg, &req->ruri)) {
+	if (c->ngx && c->offer) {
+		media_offer(c);
+		return;
+	}
+	route(c);
+}
+
+/* rtpengine rewrites the caller's offer once, before any B-leg. */
+static void media_offer(struct call *c)
+{
+	struct sdp s;
+	int err = ngx_cross(c, c->a, anchor_family(c->a), c->offer,
+			    SDP_OA_OFFER, c->req->arena, &s);
+
+	if (err == -EINPROGRESS) {
+		if (ngx_defer(c, resume_offer, NULL, c->a, NULL, c->st, NULL) ==
+		    0)
+			return;
+		err = -ENOMEM;
+	}
+	if (!err)
+		err = ngx_keep_offer(c, &s);
+	if (err) {
+		call_fail(c, 503, SL("Media Relay Unavailable"), CAUSE_ERROR);
+		return;
+	}
+	route(c);
+}
+
+static void resume_offer(struct xwait *w)
+{
+	if (!w->c->is_ended && w->c->req)
+		media_offer(w->c);
+}
+
+/* Where the call goes: B-legs toward the Request-URI's targets. */
+static void route(struct call *c)
+{
+	const struct config_proxy *cp = config_proxy(c->cfg);
+	struct sip_msg *req = c->req;
+
+	if (proxy_uri_is_local(c->cfg, &req->ruri)) {
 		if (!bleg_location(c, &req->ruri))
 			return;
 	} else if (cp->foreign == CONFIG_FOREIGN_REFUSE) {

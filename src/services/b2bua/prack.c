@@ -384,7 +384,7 @@ int prack_2xx_body(struct leg *l, struct sip_msg *resp, struct slice *ctype,
 	struct b2bua *b = c->b;
 	struct leg *a = c->a;
 	enum sdp_oa_kind kind;
-	struct sdp *s, text;
+	struct sdp *s;
 	int err;
 
 	if (!l->has_rel_answer && !a->has_rel_answer)
@@ -403,21 +403,10 @@ int prack_2xx_body(struct leg *l, struct sip_msg *resp, struct slice *ctype,
 	 * brings no new one; its SDP, a repeat, is not read */
 	if (a->has_rel_answer || a->oa.state != SDP_OA_REMOTE_OFFER)
 		return 0;
-	/* the caller saw that answer in unreliable 1xx: the 2xx carries it */
-	if (sdp_parse(slice_make(l->rel_sdp, l->rel_sdp_len), resp->arena,
-		      &text) != 0)
-		return -EBADMSG;
-	err = sdp_oa_send(&a->oa, &text, SDP_OA_ANSWER);
-	if (err)
-		return err;
-	buf_reset(&b->body);
-	err = sdp_leg_print(&a->sdp, &text, &b->body);
-	if (err)
-		return err;
-	*ctype = SL("application/sdp");
-	*body = buf_slice(&b->body);
-	st_keep_sdp(a, *body);
-	return 0;
+	/* the caller saw that answer in unreliable 1xx: the 2xx carries it,
+	 * rewritten as every SDP that crosses */
+	return sdpx_answer_text(b, l, a, slice_make(l->rel_sdp, l->rel_sdp_len),
+				resp->arena, ctype, body);
 }
 
 void prack_stop(struct leg *l)

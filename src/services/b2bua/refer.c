@@ -483,13 +483,13 @@ void refer_leg_failed(struct leg *z, uint16_t status, struct slice reason)
 	call_maybe_free(c);
 }
 
+static void bridge(struct refer *r, struct sip_msg *resp);
+
 static void on_reinvite(void *arg, struct txn *t, int err, struct sip_inmsg *im)
 {
 	struct refer *r = arg;
-	struct call *c = r->call;
 	struct leg *y = r->y, *z = r->z;
 	struct sip_msg *resp = im ? &im->msg : NULL;
-	struct slice ctype = none, body = none;
 
 	if (!err && resp->status < 200)
 		return;
@@ -509,8 +509,35 @@ static void on_reinvite(void *arg, struct txn *t, int err, struct sip_inmsg *im)
 	(void)dialog_refresh_response(&y->dlg, resp);
 	(void)leg_ack(y, resp->cseq.num, none, none);
 	st_b_answer(y, resp);
+	bridge(r, resp);
+}
+
+static void resume_bridge(struct xwait *w)
+{
+	bridge(w->ptr, xwait_msg(w));
+}
+
+/* The call ended while the new leg's SDP waited for rtpengine: z still
+ * gets its ACK (the BYE follows). */
+static void drop_xfer(struct xwait *w)
+{
+	(void)leg_ack(w->l, w->l->ack_cseq, none, none);
+}
+
+/* y answered: z gets its ACK and the two are bridged. */
+static void bridge(struct refer *r, struct sip_msg *resp)
+{
+	struct call *c = r->call;
+	struct leg *y = r->y, *z = r->z;
+	struct slice ctype = none, body = none;
+	int err;
+
 	/* y's answer completes z's delayed offer in z's ACK */
-	if (sdpx_relay(c->b, y, z, resp, false, &ctype, &body) != 0) {
+	err = sdpx_relay(c->b, y, z, resp, false, &ctype, &body);
+	if (err == -EINPROGRESS &&
+	    ngx_defer(c, resume_bridge, drop_xfer, z, r, NULL, resp) == 0)
+		return; /* rtpengine rewrites it first */
+	if (err) {
 		ctype = none;
 		body = none;
 	}
@@ -527,14 +554,13 @@ static void on_reinvite(void *arg, struct txn *t, int err, struct sip_inmsg *im)
 	call_set_state(c, CALL_ANSWERED);
 }
 
+static void offer_y(struct refer *r, struct leg *z, struct sip_msg *resp);
+
 void refer_leg_answered(struct leg *z, struct sip_msg *resp)
 {
 	struct refer *r = z->refer;
 	struct call *c = z->call;
 	struct b2bua *b = c->b;
-	struct leg *y = r->y;
-	struct slice ctype = none, body = none;
-	int err;
 
 	wheel_stop(b->deps.wheel, &r->ring);
 	if (dialog_uac_response(&z->dlg, resp) != 0) {
@@ -544,9 +570,31 @@ void refer_leg_answered(struct leg *z, struct sip_msg *resp)
 	z->status = resp->status;
 	z->ack_cseq = resp->cseq.num;
 	st_b_answer(z, resp);
-	/* RFC 3725 flow I: z's offer (its 2xx to our offerless INVITE)
-	 * goes to y in a re-INVITE */
+	offer_y(r, z, resp);
+}
+
+static void resume_offer_y(struct xwait *w)
+{
+	offer_y(w->ptr, w->l, xwait_msg(w));
+}
+
+/* RFC 3725 flow I: z's offer (its 2xx to our offerless INVITE) goes to
+ * y in a re-INVITE. */
+static void offer_y(struct refer *r, struct leg *z, struct sip_msg *resp)
+{
+	struct call *c = r->call;
+	struct b2bua *b = c->b;
+	struct leg *y = r->y;
+	struct slice ctype = none, body = none;
+	int err;
+
 	err = sdpx_relay(b, z, y, resp, false, &ctype, &body);
+	if (err == -EINPROGRESS) {
+		if (ngx_defer(c, resume_offer_y, drop_xfer, z, r, NULL, resp) ==
+		    0)
+			return; /* rtpengine rewrites it first */
+		err = -ENOMEM;
+	}
 	if (!err && !body.len)
 		err = -EPROTO;
 	if (!err) {

@@ -93,17 +93,19 @@ static struct slice resp_extra(struct relay *r, struct sip_msg *resp)
 	return buf_error(&b->hdrs) ? none : buf_slice(&b->hdrs);
 }
 
+static void relay_final(struct relay *r, struct sip_msg *resp,
+			struct sip_reply_opts *o);
+static void relay_answer(struct relay *r, struct sip_msg *resp);
+
 static void on_relay_response(void *arg, struct txn *t, int err,
 			      struct sip_inmsg *im)
 {
 	struct relay *r = arg;
 	struct call *c = r->call;
-	struct b2bua *b = c->b;
 	struct sip_msg *resp = im ? &im->msg : NULL;
 	struct sip_reply_opts o = {.server = config_user_agent(c->cfg)};
 	bool is_offer_method =
 	    r->method == SIP_METHOD_INVITE || r->method == SIP_METHOD_UPDATE;
-	int rc;
 
 	if (err) {
 		r->ct = NULL;
@@ -138,38 +140,74 @@ static void on_relay_response(void *arg, struct txn *t, int err,
 			st_refreshed(r->from);
 			st_b_answer(r->to, resp);
 		}
-		rc = sdpx_relay(b, r->to, r->from, resp, false, &o.content_type,
-				&o.body);
-		if (rc) {
-			o.status = 500;
-			o.reason = SL("Bad SDP In Answer");
-			o.content_type = none;
-			o.body = none;
-		}
 		if (r->method == SIP_METHOD_INVITE) {
 			txn_client_detach(t);
 			r->to->ack_cseq = resp->cseq.num;
 			sb_free(r->to->ack);
 			r->to->ack = NULL;
 		}
-	} else if (r->is_offer) {
+		relay_answer(r, resp);
+		return;
+	}
+	if (r->is_offer) {
 		/* RFC 3261 14.1: a failed offer leaves the session as it was */
 		sdp_oa_reset(&r->from->oa);
 		sdp_oa_reset(&r->to->oa);
 	}
-	o.extra = resp_extra(r, resp);
+	relay_final(r, resp, &o);
+}
+
+/* The final resp of r's request on to r's caller, r freed. */
+static void relay_final(struct relay *r, struct sip_msg *resp,
+			struct sip_reply_opts *o)
+{
+	struct call *c = r->call;
+	uint16_t status = resp->status;
+
+	o->extra = resp_extra(r, resp);
 	if (r->st) {
-		if (r->method == SIP_METHOD_INVITE && o.status < 300)
-			(void)leg_reply_2xx(r->from, r->st, &o);
+		if (r->method == SIP_METHOD_INVITE && o->status < 300)
+			(void)leg_reply_2xx(r->from, r->st, o);
 		else
-			(void)txn_reply(r->st, &o);
+			(void)txn_reply(r->st, o);
 	}
 	r->st = NULL;
-	rc = resp->status;
 	relay_free(r);
 	/* RFC 3261 12.2.1.2: 481 or 408 to a request in a dialog ends it */
-	if (rc == 481 || rc == 408)
+	if (status == 481 || status == 408)
 		call_end(c, CAUSE_ERROR, "system", NULL);
+}
+
+static void resume_answer(struct xwait *w)
+{
+	relay_answer(w->ptr, xwait_msg(w));
+}
+
+/* A 2xx: its SDP crosses first. */
+static void relay_answer(struct relay *r, struct sip_msg *resp)
+{
+	struct call *c = r->call;
+	struct sip_reply_opts o = {
+	    .status = resp->status,
+	    .reason = resp->reason,
+	    .server = config_user_agent(c->cfg),
+	};
+	int rc = sdpx_relay(c->b, r->to, r->from, resp, false, &o.content_type,
+			    &o.body);
+
+	if (rc == -EINPROGRESS) {
+		if (ngx_defer(c, resume_answer, NULL, r->to, r, NULL, resp) ==
+		    0)
+			return; /* rtpengine rewrites it first */
+		rc = -ENOMEM;
+	}
+	if (rc) {
+		o.status = 500;
+		o.reason = SL("Bad SDP In Answer");
+		o.content_type = none;
+		o.body = none;
+	}
+	relay_final(r, resp, &o);
 }
 
 static bool relays_full(const struct call *c)
@@ -193,6 +231,8 @@ static uint16_t status_of(int err)
 		return 488;
 	case -ENOTSUP:
 		return 415;
+	case -EHOSTUNREACH: /* the media relay did not answer */
+		return 503;
 	default:
 		return 500;
 	}
@@ -231,15 +271,11 @@ static void bye(struct leg *l, struct txn *t)
 		 l->is_a ? "caller" : "callee", l);
 }
 
+static void relay_on(struct leg *l, struct txn *t, struct sip_msg *req);
+
 void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 {
 	struct call *c = l->call;
-	struct b2bua *b = c->b;
-	struct slice ctype, body, extra;
-	struct leg *to;
-	struct relay *r;
-	bool is_offer_method = req->method == SIP_METHOD_INVITE ||
-			       req->method == SIP_METHOD_UPDATE;
 	int err;
 
 	err = dialog_request_in(&l->dlg, req);
@@ -256,6 +292,47 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		prack_request(l, t, req); /* RFC 3262: ends on its leg */
 		return;
 	}
+	if (!c->is_ended && relay_target(l) &&
+	    req->method == SIP_METHOD_REFER &&
+	    config_b2bua(c->cfg)->refer == CONFIG_REFER_HANDLE) {
+		refer_request(l, t, req);
+		return;
+	}
+	if (!c->is_ended && relay_target(l) &&
+	    req->method == SIP_METHOD_REFER &&
+	    config_b2bua(c->cfg)->refer == CONFIG_REFER_REJECT) {
+		reply(c, t, 603, SL("Transfer Declined"), none);
+		return;
+	}
+	if (!c->is_ended && relay_target(l) && req->method == SIP_METHOD_INFO &&
+	    anchor_info(l, t, req))
+		return;
+	relay_on(l, t, req);
+}
+
+static void resume_request(struct xwait *w)
+{
+	relay_on(w->l, w->t, xwait_msg(w));
+}
+
+/* The call ended while the request waited for rtpengine. */
+static void drop_request(struct xwait *w)
+{
+	reply(w->c, w->t, 481, none, none);
+}
+
+/* Request req on l crosses to the other leg (its SDP first). */
+static void relay_on(struct leg *l, struct txn *t, struct sip_msg *req)
+{
+	struct call *c = l->call;
+	struct b2bua *b = c->b;
+	struct slice ctype, body, extra;
+	struct leg *to;
+	struct relay *r;
+	bool is_offer_method = req->method == SIP_METHOD_INVITE ||
+			       req->method == SIP_METHOD_UPDATE;
+	int err;
+
 	to = c->is_ended ? NULL : relay_target(l);
 	if (!to) {
 		reply(c, t, 481, none, none);
@@ -274,19 +351,13 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 			return;
 		}
 	}
-	if (req->method == SIP_METHOD_REFER &&
-	    config_b2bua(c->cfg)->refer == CONFIG_REFER_HANDLE) {
-		refer_request(l, t, req);
-		return;
-	}
-	if (req->method == SIP_METHOD_REFER &&
-	    config_b2bua(c->cfg)->refer == CONFIG_REFER_REJECT) {
-		reply(c, t, 603, SL("Transfer Declined"), none);
-		return;
-	}
-	if (req->method == SIP_METHOD_INFO && anchor_info(l, t, req))
-		return;
 	err = sdpx_relay(b, l, to, req, false, &ctype, &body);
+	if (err == -EINPROGRESS) {
+		if (ngx_defer(c, resume_request, drop_request, l, NULL, t,
+			      NULL) == 0)
+			return; /* rtpengine rewrites its SDP first */
+		err = -ENOMEM;
+	}
 	if (err == -EBUSY && l->oa.state == SDP_OA_REMOTE_OFFER) {
 		/* RFC 3311 5.2: an offer while we owe l an answer: 500 */
 		reply(c, t, 500, none, SL("Retry-After: 1\r\n"));
@@ -298,15 +369,15 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 		reply(c, t, status_of(err), none, none);
 		return;
 	}
-	if (relays_full(c)) {
+	r = relays_full(c) ? NULL : sb_calloc(1, sizeof(*r));
+	if (!r) {
 		/* a peer cannot pile up requests the other side sits on */
 		b->stats.relays_refused++;
+		if (body.len && ctype.len == 15) { /* the offer never went */
+			sdp_oa_reset(&l->oa);
+			sdp_oa_reset(&to->oa);
+		}
 		reply(c, t, 503, none, SL("Retry-After: 1\r\n"));
-		return;
-	}
-	r = sb_calloc(1, sizeof(*r));
-	if (!r) {
-		reply(c, t, 500, none, none);
 		return;
 	}
 	r->call = c;
@@ -345,11 +416,12 @@ void relay_request(struct leg *l, struct txn *t, struct sip_msg *req)
 	b->stats.relayed++;
 }
 
+static void ack_on(struct leg *l, struct leg *peer, struct sip_msg *ack);
+
 void relay_ack(struct leg *l, struct sip_msg *ack)
 {
 	struct call *c = l->call;
 	struct leg *peer;
-	struct slice ctype = none, body = none;
 
 	if (!l->st_2xx || ack->cseq.num != l->st_2xx_cseq)
 		return; /* a retransmission, or not ours to wait for */
@@ -357,8 +429,28 @@ void relay_ack(struct leg *l, struct sip_msg *ack)
 	peer = leg_peer(l);
 	if (!peer || !peer->ack_cseq || peer->ack || c->is_ended)
 		return;
-	/* the caller's ACK may carry the answer to a delayed offer */
-	if (sdpx_relay(c->b, l, peer, ack, false, &ctype, &body) != 0) {
+	ack_on(l, peer, ack);
+}
+
+static void resume_ack(struct xwait *w)
+{
+	struct leg *peer = w->ptr;
+
+	if (peer->ack_cseq && !peer->ack && !w->c->is_ended)
+		ack_on(w->l, peer, xwait_msg(w));
+}
+
+/* The ACK for peer's 2xx, with the caller's answer to a delayed offer. */
+static void ack_on(struct leg *l, struct leg *peer, struct sip_msg *ack)
+{
+	struct call *c = l->call;
+	struct slice ctype = none, body = none;
+	int err = sdpx_relay(c->b, l, peer, ack, false, &ctype, &body);
+
+	if (err == -EINPROGRESS &&
+	    ngx_defer(c, resume_ack, NULL, l, peer, NULL, ack) == 0)
+		return; /* rtpengine rewrites its SDP first */
+	if (err) {
 		ctype = none;
 		body = none;
 	}

@@ -58,13 +58,52 @@ static bool all_held(const struct sdp *s)
 	return any;
 }
 
+/* The crossing of s from leg from to leg to, as kind, once the offer/
+ * answer states moved: rtpengine's rewrite when it relays the call, the
+ * codec policy and the local relay, to's o= line; into b->body. */
+static int cross(struct b2bua *b, struct leg *from, struct leg *to,
+		 const struct sdp *s, enum sdp_oa_kind kind, bool is_offer_in,
+		 struct arena *arena, struct slice *ctype, struct slice *body)
+{
+	struct call *c = from->call;
+	struct sdp_rewrite rw;
+	struct sdp ns;
+	int err;
+
+	if (c->ngx) {
+		err =
+		    ngx_cross(c, from, anchor_family(to), s, kind, arena, &ns);
+		if (err)
+			return err;
+		s = &ns;
+	}
+	if (is_offer_in && c->answer_ms) {
+		bool held = all_held(s);
+
+		from->is_holding = held;
+		call_set_state(c, held || to->is_holding ? CALL_HELD
+							 : CALL_ANSWERED);
+		anchor_hold(c, held || to->is_holding);
+	}
+	err = anchor_sdp(c, from, to, s, &rw);
+	if (!err) {
+		buf_reset(&b->body);
+		err = sdp_leg_print_rw(&to->sdp, s, &rw, &b->body);
+	}
+	if (err)
+		return err;
+	*ctype = SL("application/sdp");
+	*body = buf_slice(&b->body);
+	st_keep_sdp(to, *body);
+	return 0;
+}
+
 int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 	       struct sip_msg *m, bool is_early, struct slice *ctype,
 	       struct slice *body)
 {
 	struct sdp_oa from_oa = from->oa, to_oa = to->oa;
-	struct sdp_rewrite rw;
-	enum sdp_oa_kind kind;
+	enum sdp_oa_kind kind = SDP_OA_ANSWER; /* early SDP previews one */
 	struct slice text, raw_ct;
 	struct sdp s;
 	int err;
@@ -101,30 +140,41 @@ int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
 			to->oa = to_oa;
 			return err;
 		}
-		if (kind == SDP_OA_OFFER && from->call->answer_ms) {
-			bool held = all_held(&s);
-
-			from->is_holding = held;
-			call_set_state(from->call, held || to->is_holding
-						       ? CALL_HELD
-						       : CALL_ANSWERED);
-			anchor_hold(from->call, held || to->is_holding);
-		}
 	}
-	err = anchor_sdp(from->call, from, to, &s, &rw);
-	if (!err) {
-		buf_reset(&b->body);
-		err = sdp_leg_print_rw(&to->sdp, &s, &rw, &b->body);
-	}
+	err = cross(b, from, to, &s, kind, !is_early && kind == SDP_OA_OFFER,
+		    m->arena, ctype, body);
 	if (err) {
+		/* also -EINPROGRESS: the crossing runs again */
 		from->oa = from_oa;
 		to->oa = to_oa;
-		return err;
+		*ctype = none;
+		*body = none;
 	}
-	*ctype = SL("application/sdp");
-	*body = buf_slice(&b->body);
-	st_keep_sdp(to, *body);
-	return 0;
+	return err;
+}
+
+int sdpx_answer_text(struct b2bua *b, struct leg *from, struct leg *to,
+		     struct slice text, struct arena *arena,
+		     struct slice *ctype, struct slice *body)
+{
+	struct sdp_oa to_oa = to->oa;
+	struct sdp s;
+	int err;
+
+	*ctype = none;
+	*body = none;
+	if (sdp_parse(text, arena, &s) != 0)
+		return -EBADMSG;
+	err = sdp_oa_send(&to->oa, &s, SDP_OA_ANSWER);
+	if (!err)
+		err = cross(b, from, to, &s, SDP_OA_ANSWER, false, arena, ctype,
+			    body);
+	if (err) {
+		to->oa = to_oa;
+		*ctype = none;
+		*body = none;
+	}
+	return err;
 }
 
 int sdpx_parse(struct sip_msg *m, struct sdp **out)
@@ -158,8 +208,18 @@ int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 	if (!s)
 		return 0;
 	struct sdp_rewrite rw;
+	struct call *c = to->call;
 
-	err = anchor_sdp(to->call, to->call->a, to, s, &rw);
+	if (c->ngx) {
+		/* rtpengine rewrote the caller's offer once for every B-leg */
+		struct sdp *ns = NULL;
+
+		err = c->req ? ngx_offer_sdp(c, c->req->arena, &ns) : -EPROTO;
+		if (err)
+			return err;
+		s = ns;
+	}
+	err = anchor_sdp(c, c->a, to, s, &rw);
 	if (err)
 		return err;
 	err = sdp_oa_send(&to->oa, s, SDP_OA_OFFER);
