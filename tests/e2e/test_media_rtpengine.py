@@ -4,19 +4,14 @@ and relays the RTP; switchboard waits for its answers without blocking,
 fails over between servers, deletes the call at the end and refuses a
 call when no rtpengine answers."""
 # SPDX-License-Identifier: BSD-2-Clause
-import os
-import shutil
-import subprocess
 import time
 
 import pytest
 
 from conftest import free_udp_port, run_cli
-from mediahelp import (Call, Phone, body, first_line, hdr, reply, sdp_media)
+from mediahelp import Call, Phone, body, first_line, reply, sdp_media
 from reghelp import wait_for
-
-RTPE = shutil.which("rtpengine")
-PORTS = (33000, 33999)
+from rtpehelp import PORTS, RTPE, Rtpengine
 
 pytestmark = pytest.mark.skipif(RTPE is None,
                                 reason="rtpengine-daemon not installed")
@@ -40,50 +35,6 @@ media:
     disable_s: 30
 %s
 """
-
-
-class Rtpengine:
-    """The rtpengine daemon on 127.0.0.1, userspace only, its own log."""
-
-    def __init__(self, tmp_path, name="rtpe"):
-        self.port = free_udp_port("127.0.0.1")
-        self.dir = tmp_path / name
-        self.dir.mkdir()
-        self.rec = self.dir / "rec"
-        self.rec.mkdir()
-        self.log_path = self.dir / "log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [RTPE, "--config-file=none", "--foreground", "--table=-1",
-             "--interface=127.0.0.1",
-             "--listen-ng=127.0.0.1:%d" % self.port,
-             "--port-min=%d" % PORTS[0], "--port-max=%d" % PORTS[1],
-             "--num-threads=1", "--delete-delay=0", "--log-stderr",
-             "--log-level=6", "--recording-dir=%s" % self.rec,
-             "--recording-method=pcap"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        assert wait_for(lambda: self.has("Startup complete") or
-                        self.proc.poll() is not None, 10)
-        assert self.proc.poll() is None, self.text()
-
-    def addr(self):
-        return '"127.0.0.1:%d"' % self.port
-
-    def text(self):
-        return self.log_path.read_text(errors="replace")
-
-    def has(self, needle):
-        return needle in self.text()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture
@@ -156,7 +107,7 @@ def test_early_and_final_answers_keep_their_order(start_server, rtpe):
     and reach the caller in the order the callee sent them."""
     srv = start_server(config=CONFIG % (rtpe.addr(), ""))
     a, b = phones(srv)
-    call = Call(a, b, (srv.host, srv.port), b_sdp=False)
+    Call(a, b, (srv.host, srv.port), b_sdp=False)
     inv, src = b.recv(lambda m: m.startswith("INVITE "))
     contact = "Contact: <sip:bob@%s:%d>\r\n" % b.addr
     b.send(reply(inv, 183, "Session Progress", "btag", contact, b.sdp()), src)

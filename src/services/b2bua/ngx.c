@@ -280,9 +280,7 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 		x->tail->next = w;
 	else
 		x->head = w;
-	x->tail = w;
-	if (!x->req && x->head == w && x->is_ready)
-		run(x); /* cannot happen: a head is asked when it comes */
+	x->tail = w; /* a head was asked when it came: its reply runs it */
 	return 0;
 }
 
