@@ -51,6 +51,7 @@ struct side {
 	bool is_timed_out;
 	bool is_dtmf_stripped;
 	struct media_stats rx; /* what the endpoint sent */
+	struct media_rtt rtt;  /* between the relay and the endpoint */
 	struct dtmf_detect dd;
 	/* what leaves toward the endpoint (for digits we insert) */
 	uint16_t seq_delta; /* added to relayed sequence numbers */

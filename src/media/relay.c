@@ -163,6 +163,28 @@ static bool rtp_seen(struct media *m, struct side *from, struct side *to,
 	return true;
 }
 
+/* RTCP from `from` on its way to `to`: the far end's reports, and the
+ * round trip of each side, summed for the whole path. */
+static void rtcp_seen(struct media *m, struct side *from, struct side *to,
+		      const struct rtcp_info *ri)
+{
+	bool is_new = false;
+
+	for (unsigned k = 0; k < ri->nblocks; k++) {
+		media_stats_report(&to->rx, &ri->blocks[k]);
+		is_new |=
+		    media_rtt_block(&from->rtt, &ri->blocks[k], m->now_us);
+	}
+	if (ri->has_sr)
+		media_rtt_sr(&to->rtt, ri->ntp_mid, m->now_us);
+	if (is_new) {
+		uint32_t rtt = from->rtt.rtt_ms + to->rtt.rtt_ms;
+
+		from->rx.rtt_ms = rtt;
+		to->rx.rtt_ms = rtt;
+	}
+}
+
 static void relay_one(struct media *m, struct side *from, bool is_rtcp_sock,
 		      uint8_t *p, size_t len,
 		      const struct sockaddr_storage *src)
@@ -188,8 +210,7 @@ static void relay_one(struct media *m, struct side *from, bool is_rtcp_sock,
 
 		media_stats_rtcp(&from->rx);
 		if (p[0] >= 128 && rtcp_parse(p, len, &ri) == 0)
-			for (unsigned k = 0; k < ri.nblocks; k++)
-				media_stats_report(&to->rx, &ri.blocks[k]);
+			rtcp_seen(m, from, to, &ri);
 	} else if (p[0] >= 128 && !rtp_seen(m, from, to, p, len)) {
 		return;
 	}

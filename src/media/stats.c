@@ -139,15 +139,41 @@ void media_stats_rtcp(struct media_stats *s)
 	s->rtcp_packets++;
 }
 
-/*
- * The far end's view of the stream. The round trip (RFC 3550 6.4.1,
- * A - LSR - DLSR) needs the arrival time of this report on the clock of
- * the SR's sender, which the relay does not have, so rtt_ms stays as is.
- */
+/* The far end's view of the stream (its round trip: media_rtt). */
 void media_stats_report(struct media_stats *s, const struct rtcp_block *b)
 {
 	s->rtcp_jitter = b->jitter;
 	s->rtcp_lost = b->cum_lost;
+}
+
+void media_rtt_sr(struct media_rtt *r, uint32_t ntp_mid, uint64_t now_us)
+{
+	r->ntp_mid[r->next] = ntp_mid;
+	r->sent_us[r->next] = now_us;
+	r->next = (uint8_t)((r->next + 1) % MEDIA_RTT_SRS);
+}
+
+bool media_rtt_block(struct media_rtt *r, const struct rtcp_block *b,
+		     uint64_t now_us)
+{
+	/* RFC 3550 6.4.1: DLSR in units of 1/65536 s */
+	uint64_t held_us = ((uint64_t)b->dlsr * 1000000u) >> 16;
+
+	if (b->lsr == 0)
+		return false; /* no SR received yet */
+	for (unsigned i = 0; i < MEDIA_RTT_SRS; i++) {
+		uint64_t rtt_us;
+
+		if (r->ntp_mid[i] != b->lsr || !r->sent_us[i] ||
+		    now_us < r->sent_us[i] + held_us)
+			continue;
+		rtt_us = now_us - r->sent_us[i] - held_us;
+		if (rtt_us > 60000000u)
+			return false; /* a stale match: not a round trip */
+		r->rtt_ms = rtt_us < 1000 ? 1 : (uint32_t)(rtt_us / 1000);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -184,6 +210,7 @@ void media_stats_summary(const struct media_stats *s, struct media_summary *out)
 	out->loss_pct = out->expected ? 100.0 * out->lost / out->expected : 0;
 	out->jitter_ms = s->jitter * 1000 / clock_hz;
 	out->jitter_max_ms = s->jitter_max_ms;
+	out->rtt_ms = s->rtt_ms;
 	out->mos =
 	    s->packets
 		? mos_estimate(out->loss_pct,

@@ -43,7 +43,8 @@ struct media_stats {
 	/* from the far end's RTCP reports about this stream */
 	uint32_t rtcp_jitter;	     /* last reported, timestamp units */
 	int32_t rtcp_lost;	     /* cumulative reported lost */
-	uint32_t rtt_ms;	     /* from LSR/DLSR when computable, 0 none */
+	uint32_t rtt_ms;	     /* round trip of the whole path (both
+					ends' media_rtt), 0 none */
 };
 
 /*
@@ -60,6 +61,27 @@ void media_stats_rtp(struct media_stats *s, const struct rtp_hdr *h,
 void media_stats_rtcp(struct media_stats *s);
 void media_stats_report(struct media_stats *s, const struct rtcp_block *b);
 
+/*
+ * The round trip between the relay and one endpoint, from RTCP that
+ * crosses the relay (RFC 3550 6.4.1): each SR going to the endpoint is
+ * remembered with our time of passing it on; the endpoint's report block
+ * that names it (LSR) says how long it held it (DLSR), so the round trip
+ * is now - passed - DLSR on our clock alone. Zero storage is empty.
+ */
+enum { MEDIA_RTT_SRS = 4 };
+struct media_rtt {
+	uint32_t ntp_mid[MEDIA_RTT_SRS]; /* SRs passed to the endpoint */
+	uint64_t sent_us[MEDIA_RTT_SRS];
+	uint8_t next;
+	uint32_t rtt_ms; /* the last one measured; 0: none */
+};
+/* An SR with NTP time ntp_mid leaves toward the endpoint at now_us. */
+void media_rtt_sr(struct media_rtt *r, uint32_t ntp_mid, uint64_t now_us);
+/* A report block from the endpoint at now_us: true when it named an SR
+ * we passed on, with r->rtt_ms updated (at least 1 ms when measured). */
+bool media_rtt_block(struct media_rtt *r, const struct rtcp_block *b,
+		     uint64_t now_us);
+
 /* A summary for logs, CDRs and the API. */
 struct media_summary {
 	uint64_t packets, bytes, dropped;
@@ -68,6 +90,8 @@ struct media_summary {
 	double loss_pct;     /* lost / expected * 100, 0 when none expected */
 	double jitter_ms;    /* current A.8 jitter in ms */
 	double jitter_max_ms;
+	uint32_t rtt_ms;     /* round trip of the whole path from RTCP, 0:
+				unknown */
 	double mos;	     /* E-model estimate (ITU-T G.107, simplified for
 				G.711: Ie 0, Bpl 4.3 random loss, delay from
 				rtt/2 + jitter buffer 2 * jitter, R clamped

@@ -98,6 +98,33 @@ def test_sdp_rewritten_and_rtp_relayed_both_ways(start_server):
     assert "media_summary" in srv.stderr()
 
 
+def test_round_trip_from_relayed_rtcp(start_server):
+    """The caller's SR crosses the relay; the callee's RR naming it 60 ms
+    later (held 10 ms by its DLSR) gives a round trip of about 50 ms, in
+    the media_summary line."""
+    srv = start_server(config=CONFIG % "")
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    stream(call, n=3)
+    a_rtcp = (call.a_dst[0], call.a_dst[1] + 1)
+    b_rtcp = (call.b_dst[0], call.b_dst[1] + 1)
+    # SR: NTP 0x00011234.56780000, so its middle 32 bits are 0x12345678
+    sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, a.ssrc, 0x00011234,
+                     0x56780000, 1000, 3, 480)
+    a.rtp.sendto(sr, a_rtcp)
+    time.sleep(0.06)
+    # RR: one block about a's stream, LSR 0x12345678, DLSR 10 ms
+    rr = struct.pack("!BBHIIIIIII", 0x81, 201, 7, b.ssrc, a.ssrc, 0, 3, 0,
+                     0x12345678, 655)
+    b.rtp.sendto(rr, b_rtcp)
+    time.sleep(0.1)
+    call.hangup()
+    assert wait_for(lambda: "media_summary" in srv.stderr(), 3)
+    rtt = int(re.search(r"media_summary call=\S+ codec=\S+ rtt_ms=(\d+)",
+                        srv.stderr()).group(1))
+    assert 40 <= rtt <= 200, rtt
+
+
 def test_latching_to_the_real_source(start_server):
     """A phone behind NAT advertises a private address: what it sends from
     its SIP address is latched and it hears the other side."""

@@ -297,7 +297,7 @@ def test_two_way_audio_through_the_relay(anchored):
     # The relay's counts agree with what the phones received.
     assert r["b_rtp_packets"] >= n_a and r["a_rtp_packets"] >= n_b, \
         (r, n_a, n_b)
-    assert re.search(r"media_summary call=\S+ codec=PCMU a_packets=%d " %
+    assert re.search(r"media_summary call=\S+ codec=PCMU rtt_ms=\d+ a_packets=%d " %
                      r["a_rtp_packets"], c.s.stderr()), c.s.stderr()[-3000:]
     c.assert_relay_idle()
 

@@ -268,8 +268,49 @@ static void test_media_stats_rtcp_report(void **state)
 	assert_int_equal(s.rtcp_packets, 2);
 	assert_int_equal(s.rtcp_lost, -3);
 	assert_int_equal(s.rtcp_jitter, 44);
-	assert_int_equal(s.rtt_ms, 0); /* not computable by the relay */
+	assert_int_equal(s.rtt_ms, 0); /* a report alone has no round trip */
 	assert_int_equal(s.packets, 0);
+}
+
+static void test_media_rtt(void **state)
+{
+	struct media_rtt r = {0};
+	struct media_summary sum;
+	struct media_stats s = {0};
+	/* DLSR 0.5 s = 32768/65536 */
+	struct rtcp_block b = {.lsr = 0x12345678, .dlsr = 32768};
+
+	(void)state;
+	assert_false(media_rtt_block(&r, &b, 10000000)); /* no SR passed */
+	media_rtt_sr(&r, 0x11111111, 1000000);
+	media_rtt_sr(&r, 0x12345678, 2000000); /* passed on at 2 s */
+	/* its report at 2.58 s: held 0.5 s, so 80 ms on the way */
+	assert_true(media_rtt_block(&r, &b, 2580000));
+	assert_int_equal(r.rtt_ms, 80);
+	/* LSR 0: the endpoint had no SR yet */
+	b.lsr = 0;
+	assert_false(media_rtt_block(&r, &b, 2600000));
+	/* an SR it names that we never passed on */
+	b.lsr = 0x0badf00d;
+	assert_false(media_rtt_block(&r, &b, 2600000));
+	/* DLSR longer than since we passed it: not a round trip */
+	b.lsr = 0x11111111;
+	b.dlsr = 65536 * 5;
+	assert_false(media_rtt_block(&r, &b, 2600000));
+	assert_int_equal(r.rtt_ms, 80);
+	/* only the last MEDIA_RTT_SRS SRs are remembered */
+	for (uint32_t i = 0; i < MEDIA_RTT_SRS; i++)
+		media_rtt_sr(&r, 100 + i, 3000000 + i);
+	b.lsr = 0x12345678;
+	b.dlsr = 0;
+	assert_false(media_rtt_block(&r, &b, 3100000));
+	b.lsr = 100;
+	assert_true(media_rtt_block(&r, &b, 3000400)); /* under 1 ms */
+	assert_int_equal(r.rtt_ms, 1);
+	/* the summary carries the path's round trip */
+	s.rtt_ms = 120;
+	media_stats_summary(&s, &sum);
+	assert_int_equal(sum.rtt_ms, 120);
 }
 
 int main(void)
@@ -287,6 +328,7 @@ int main(void)
 	    cmocka_unit_test(test_media_stats_jitter_wideband),
 	    cmocka_unit_test(test_media_stats_mos_loss),
 	    cmocka_unit_test(test_media_stats_rtcp_report),
+	    cmocka_unit_test(test_media_rtt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

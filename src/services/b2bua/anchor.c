@@ -340,11 +340,13 @@ void anchor_end(struct call *c)
 	media_session_summary(c->ms, MEDIA_B, 0, &c->rtp[MEDIA_B]);
 	if (c->answer_ms)
 		log_info("media_summary",
-			 "call=%s codec=%s a_packets=%llu a_loss_pct=%.2f "
-			 "a_jitter_ms=%.2f a_mos=%.2f a_dropped=%llu "
-			 "b_packets=%llu b_loss_pct=%.2f b_jitter_ms=%.2f "
-			 "b_mos=%.2f b_dropped=%llu",
+			 "call=%s codec=%s rtt_ms=%u a_packets=%llu "
+			 "a_loss_pct=%.2f a_jitter_ms=%.2f a_mos=%.2f "
+			 "a_dropped=%llu b_packets=%llu b_loss_pct=%.2f "
+			 "b_jitter_ms=%.2f b_mos=%.2f b_dropped=%llu",
 			 c->id, c->codec[0] ? c->codec : "-",
+			 c->rtp[0].rtt_ms > c->rtp[1].rtt_ms ? c->rtp[0].rtt_ms
+							     : c->rtp[1].rtt_ms,
 			 (unsigned long long)c->rtp[0].packets,
 			 c->rtp[0].loss_pct, c->rtp[0].jitter_ms, c->rtp[0].mos,
 			 (unsigned long long)c->rtp[0].dropped,
