@@ -40,6 +40,19 @@ static struct slice a_extra(struct call *c, struct sip_msg *resp,
 	return buf_error(&b->hdrs) ? none : buf_slice(&b->hdrs);
 }
 
+/* The caller's copy of B-leg response resp (body and extra to come). */
+static struct sip_reply_opts a_opts(const struct call *c,
+				    const struct sip_msg *resp)
+{
+	return (struct sip_reply_opts){
+	    .status = resp->status,
+	    .reason = resp->reason,
+	    .to_tag = c->a->dlg.local_tag,
+	    .copy_record_route = true, /* RFC 3261 12.1.1 */
+	    .server = config_user_agent(c->cfg),
+	};
+}
+
 static void relay_provisional(struct call *c, struct leg *l,
 			      struct sip_msg *resp);
 
@@ -52,13 +65,7 @@ static void relay_provisional(struct call *c, struct leg *l,
 			      struct sip_msg *resp)
 {
 	struct b2bua *b = c->b;
-	struct sip_reply_opts o = {
-	    .status = resp->status,
-	    .reason = resp->reason,
-	    .to_tag = c->a->dlg.local_tag,
-	    .copy_record_route = true, /* RFC 3261 12.1.1 */
-	    .server = config_user_agent(c->cfg),
-	};
+	struct sip_reply_opts o = a_opts(c, resp);
 	bool has_sdp;
 	int err;
 
@@ -154,13 +161,7 @@ static void drop_answer(struct xwait *w)
 static void answer_caller(struct call *c, struct leg *l, struct sip_msg *resp)
 {
 	struct b2bua *b = c->b;
-	struct sip_reply_opts o = {
-	    .status = resp->status,
-	    .reason = resp->reason,
-	    .to_tag = c->a->dlg.local_tag,
-	    .copy_record_route = true, /* RFC 3261 12.1.1 */
-	    .server = config_user_agent(c->cfg),
-	};
+	struct sip_reply_opts o = a_opts(c, resp);
 	int err;
 
 	err = prack_2xx_body(l, resp, &o.content_type, &o.body);
