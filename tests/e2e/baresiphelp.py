@@ -88,6 +88,23 @@ def close_code(event):
     return int(m.group(1)) if m else None
 
 
+def free_sip_port(host):
+    """A port baresip can take whole: UDP and TCP on it, and TCP on the
+    next one, which it takes for SIP over TLS."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        port = free_udp_port(host)
+        try:
+            for p, kind in ((port, socket.SOCK_STREAM),
+                            (port + 1, socket.SOCK_STREAM)):
+                with socket.socket(family, kind) as sock:
+                    sock.bind((host, p))
+            return port
+        except OSError:
+            continue
+    raise AssertionError("no free SIP port pair on %s" % host)
+
+
 class Baresip:
     """One baresip process with its own config folder, bound to host.
 
@@ -108,8 +125,10 @@ class Baresip:
         self.dir.mkdir()
         self.snd_dir = self.dir / "snd"
         self.snd_dir.mkdir()
-        self.sip_port = free_udp_port(host)
+        self.sip_port = free_sip_port(host)
         self.ctrl_port = free_tcp_port(host)
+        while self.ctrl_port in (self.sip_port, self.sip_port + 1):
+            self.ctrl_port = free_tcp_port(host)
         rtp = rtp_base or random.randrange(20000, 30000, 2)
         (self.dir / "config").write_text(CONFIG.format(
             sip="%s:%d" % (host, self.sip_port), host=host, tone=tone_hz,
