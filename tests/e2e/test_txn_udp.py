@@ -108,11 +108,13 @@ def test_sipp_options_100_all_200(start_server, tmp_path, receive):
 
 
 def test_sipp_lost_gets_one_transaction_per_call(start_server, tmp_path):
-    """SIPp drops 30 % of what it sends and receives; its retransmissions
-    are absorbed, so each call is exactly one server transaction."""
+    """SIPp drops 20 % of what it sends and receives; its retransmissions
+    are absorbed, so each call is exactly one server transaction. (SIPp
+    gives a call up after about ten tries, ~10 s: at 30 % loss each way
+    that happened to 1 call in 800, which failed a CI run.)"""
     s = start_server(config=config(level="info"))
     rc, out = run_sipp(s, tmp_path, "options.xml", 20, 20,
-                       ["-lost", "30", "-T2", "1000",
+                       ["-lost", "20", "-T2", "1000",
                         "-max_non_invite_retrans", "30"])
     assert rc == 0, "sipp failed (exit %d):\n%s" % (rc, out[-3000:])
     st = stats(s)
