@@ -131,6 +131,9 @@ int config_get_choice(struct loader *ld, const char *key, yaml_node_t *k,
 		      unsigned *out);
 /* Replace *dst with a copy of s. Returns 0 or -ENOMEM. */
 int config_replace_str(char **dst, struct slice s);
+/* "IP", "IP:PORT", "IPv6", "[IPv6]:PORT" (port dflt when none) into out:
+ * 0 or -EINVAL (a name, a bad port). */
+int config_ip_port(struct slice s, uint16_t dflt, struct sockaddr_storage *out);
 /* Every key of map must be one of rules, at most once; a null value is an
  * empty mapping. */
 int config_walk_map(struct loader *ld, const char *prefix, yaml_node_t *at,

@@ -372,45 +372,12 @@ static int on_record_dir(struct loader *ld, const char *key, yaml_node_t *k,
 	return config_replace_str((char **)&ld->c->media.record_dir, s);
 }
 
-/* "[udp:]IP[:PORT]", an IPv6 address in brackets when a port follows. */
+/* "[udp:]IP[:PORT]" (Kamailio's rtpengine_sock spelling is accepted). */
 static bool server_parse(struct slice s, struct sockaddr_storage *out)
 {
-	struct slice host = s;
-	uint32_t port = RTPENGINE_PORT;
-	const char *colon;
-	struct sip_addr a;
-
 	if (s.len > 4 && memcmp(s.p, "udp:", 4) == 0)
-		host = s = slice_make(s.p + 4, s.len - 4);
-	if (s.len && s.p[0] == '[') {
-		const char *end = memchr(s.p, ']', s.len);
-
-		if (!end)
-			return false;
-		host = slice_make(s.p + 1, (size_t)(end - s.p - 1));
-		colon = end + 1 < s.p + s.len ? end + 1 : NULL;
-		if (colon && *colon != ':')
-			return false;
-	} else {
-		colon = memchr(s.p, ':', s.len);
-		if (colon &&
-		    memchr(colon + 1, ':', s.len - (size_t)(colon - s.p) - 1))
-			colon = NULL; /* a bare IPv6 address */
-		if (colon)
-			host = slice_make(s.p, (size_t)(colon - s.p));
-	}
-	if (colon) {
-		struct slice ps =
-		    slice_make(colon + 1, (size_t)(s.p + s.len - colon - 1));
-
-		if (slice_to_u32(ps, &port) != 0 || port == 0 || port > 65535)
-			return false;
-	}
-	if (host.len == 0 || sip_addr_from_host(host, (uint16_t)port, &a) != 0)
-		return false;
-	memset(out, 0, sizeof(*out));
-	memcpy(out, &a.sa, a.len);
-	return true;
+		s = slice_make(s.p + 4, s.len - 4);
+	return config_ip_port(s, RTPENGINE_PORT, out) == 0;
 }
 
 static int add_server(struct loader *ld, const char *item_key, yaml_node_t *e,

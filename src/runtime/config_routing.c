@@ -1,6 +1,5 @@
 /* Config loader: the `proxy` and `dns` sections. */
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,59 +145,9 @@ int config_on_proxy(struct loader *ld, const char *key, yaml_node_t *k,
 /* "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353". */
 static bool is_server_text(struct slice s)
 {
-	char ip[INET6_ADDRSTRLEN + 1];
-	struct in6_addr a;
-	struct slice host = s, port = {NULL, 0};
-	const char *colon;
+	struct sockaddr_storage sa;
 
-	if (s.len && s.p[0] == '[') {
-		const char *end = memchr(s.p, ']', s.len);
-		if (!end)
-			return false;
-		host = slice_make(s.p + 1, (size_t)(end - s.p - 1));
-		if ((size_t)(end - s.p) + 1 < s.len) {
-			if (end[1] != ':')
-				return false;
-			port = slice_make(end + 2,
-					  s.len - (size_t)(end - s.p) - 2);
-		}
-		if (host.len >= sizeof(ip))
-			return false;
-		memcpy(ip, host.p, host.len);
-		ip[host.len] = '\0';
-		if (inet_pton(AF_INET6, ip, &a) != 1)
-			return false;
-	} else {
-		colon = memchr(s.p, ':', s.len);
-		if (colon &&
-		    memchr(colon + 1, ':', s.len - (size_t)(colon - s.p) - 1))
-			colon = NULL; /* a bare IPv6 address */
-		if (colon) {
-			host = slice_make(s.p, (size_t)(colon - s.p));
-			port = slice_make(colon + 1,
-					  s.len - (size_t)(colon - s.p) - 1);
-		}
-		if (host.len == 0 || host.len >= sizeof(ip))
-			return false;
-		memcpy(ip, host.p, host.len);
-		ip[host.len] = '\0';
-		if (inet_pton(AF_INET, ip, &a) != 1 &&
-		    inet_pton(AF_INET6, ip, &a) != 1)
-			return false;
-	}
-	if (port.p) {
-		unsigned long n = 0;
-		if (port.len == 0 || port.len > 5)
-			return false;
-		for (size_t i = 0; i < port.len; i++) {
-			if (port.p[i] < '0' || port.p[i] > '9')
-				return false;
-			n = n * 10 + (unsigned long)(port.p[i] - '0');
-		}
-		if (n == 0 || n > 65535)
-			return false;
-	}
-	return true;
+	return config_ip_port(s, 53, &sa) == 0;
 }
 
 static int on_servers(struct loader *ld, const char *key, yaml_node_t *k,

@@ -7,6 +7,7 @@
 
 #include "base/mem.h"
 #include "runtime/config_int.h"
+#include "sip/transport/transport.h"
 
 /* What a plain or quoted scalar is under the YAML core schema. */
 enum scalar_kind {
@@ -279,5 +280,44 @@ int config_get_bool(struct loader *ld, const char *key, yaml_node_t *k,
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		if (slice_eq(s, slice_cstr(yes[i])))
 			*out = true;
+	return 0;
+}
+
+int config_ip_port(struct slice s, uint16_t dflt, struct sockaddr_storage *out)
+{
+	struct slice host = s;
+	uint32_t port = dflt;
+	const char *colon;
+	struct sip_addr a;
+
+	if (s.len && s.p[0] == '[') {
+		const char *end = memchr(s.p, ']', s.len);
+
+		if (!end)
+			return -EINVAL;
+		host = slice_make(s.p + 1, (size_t)(end - s.p - 1));
+		colon = end + 1 < s.p + s.len ? end + 1 : NULL;
+		if (colon && *colon != ':')
+			return -EINVAL;
+	} else {
+		colon = memchr(s.p, ':', s.len);
+		if (colon &&
+		    memchr(colon + 1, ':', s.len - (size_t)(colon - s.p) - 1))
+			colon = NULL; /* a bare IPv6 address */
+		if (colon)
+			host = slice_make(s.p, (size_t)(colon - s.p));
+	}
+	if (colon) {
+		struct slice ps =
+		    slice_make(colon + 1, (size_t)(s.p + s.len - colon - 1));
+
+		if (slice_to_u32(ps, &port) != 0 || port == 0 || port > 65535)
+			return -EINVAL;
+	}
+	if (host.len == 0 || host.p[0] == '[' ||
+	    sip_addr_from_host(host, (uint16_t)port, &a) != 0)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &a.sa, a.len);
 	return 0;
 }
