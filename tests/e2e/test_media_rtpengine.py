@@ -4,12 +4,13 @@ and relays the RTP; switchboard waits for its answers without blocking,
 fails over between servers, deletes the call at the end and refuses a
 call when no rtpengine answers."""
 # SPDX-License-Identifier: BSD-2-Clause
+import signal
 import time
 
 import pytest
 
 from conftest import free_udp_port, run_cli
-from mediahelp import Call, Phone, body, first_line, reply, sdp_media
+from mediahelp import Call, Phone, body, first_line, hdr, reply, sdp_media
 from reghelp import wait_for
 from rtpehelp import PORTS, RTPE, Rtpengine
 
@@ -159,3 +160,36 @@ def test_recording_on_demand_by_rtpengine(start_server, rtpe):
     call.hangup()
     assert wait_for(lambda: any(rtpe.rec.rglob("*.pcap")), 5), \
         list(rtpe.rec.rglob("*"))
+
+
+def test_waiting_sdp_is_bounded_when_rtpengine_stalls(start_server, rtpe):
+    """rtpengine stops answering mid-call: re-INVITEs with SDP wait in the
+    call's queue up to its bound, the rest get 503 at once, and every one
+    ends with 503 once the retries run out; the call survives to its BYE."""
+    srv = start_server(config=CONFIG % (rtpe.addr(), ""))
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    rtpe.proc.send_signal(signal.SIGSTOP)
+    try:
+        sent = time.monotonic()
+        for _ in range(24):
+            a.send(call.request("INVITE", a.sdp()), call.server)
+        got, seen = [], set()
+        while len(got) < 24:
+            # a final is resent until ACKed: each CSeq counts once
+            m, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 5") and
+                          hdr(m, "CSeq") not in seen, timeout=10)
+            seen.add(hdr(m, "CSeq"))
+            got.append((first_line(m), time.monotonic() - sent))
+    finally:
+        rtpe.proc.send_signal(signal.SIGCONT)
+    assert all(line.startswith("SIP/2.0 503") for line, _ in got), got
+    # past the bound (16 waiting) refused at once; those waiting take
+    # 200 ms each (timeout_ms 100, 2 tries)
+    assert sum(1 for _, t in got if t < 0.15) >= 7, got
+    assert got[-1][1] > 2.5, " ".join("%.2f" % t for _, t in got)
+    assert "rtpengine_queue_full" in srv.stderr()
+    # nothing reached the callee, and the call still ends cleanly
+    with pytest.raises((AssertionError, TimeoutError)):
+        b.recv(lambda m: m.startswith("INVITE "), timeout=0.2)
+    call.hangup()

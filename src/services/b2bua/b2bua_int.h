@@ -339,8 +339,9 @@ int ngx_cross(struct call *c, const struct leg *from, int to_family,
 /*
  * Queue the site's message m (copied; with t, t's request is used
  * instead) to run resume again once rtpengine answered. A message that
- * is running again (the call's current one) stays where it is. 0 or
- * -ENOMEM (nothing queued: the site fails as on an error).
+ * is running again (the call's current one) stays where it is. 0,
+ * -EAGAIN (the call has too many waiting) or -ENOMEM: nothing queued,
+ * the site fails as on an error.
  */
 int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 	      void *ptr, struct txn *t, struct sip_msg *m);

@@ -31,6 +31,7 @@ struct ngx {
 	int server;	    /* the rtpengine that has the call; NG_ANY */
 	struct ng_req *req; /* out now, for the head */
 	struct xwait *head, *tail;
+	uint32_t nwaits;       /* in the queue, at most XWAIT_MAX */
 	struct xwait *running; /* the wait whose site runs again now */
 	char *sdp;	       /* the reply's SDP, for the head */
 	uint32_t sdp_len;
@@ -42,6 +43,10 @@ struct ngx {
 };
 
 static const char *const side_tag[2] = {"caller", "callee"};
+
+/* Messages a call may have waiting: a peer that piles up SDP while
+ * rtpengine is slow gets refused, not a longer queue. */
+enum { XWAIT_MAX = 16 };
 
 int ngx_start(struct call *c)
 {
@@ -174,6 +179,7 @@ static void run(struct ngx *x)
 		x->head = w->next;
 		if (!x->head)
 			x->tail = NULL;
+		x->nwaits--;
 		wait_free(w);
 	}
 	if (!x->head)
@@ -255,6 +261,11 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 
 	if (x->running)
 		return 0; /* the head asked again: it stays the head */
+	if (x->nwaits >= XWAIT_MAX) {
+		log_info("rtpengine_queue_full", "call=%s waits=%u", c->id,
+			 x->nwaits);
+		return -EAGAIN;
+	}
 	w = sb_calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -281,6 +292,7 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 	else
 		x->head = w;
 	x->tail = w; /* a head was asked when it came: its reply runs it */
+	x->nwaits++;
 	return 0;
 }
 
@@ -379,6 +391,7 @@ void ngx_drop_waits(struct call *c)
 		wait_free(w);
 	}
 	x->head = x->tail = x->running;
+	x->nwaits = x->running ? 1 : 0;
 	if (x->running)
 		x->running->next = NULL;
 }

@@ -232,6 +232,7 @@ static uint16_t status_of(int err)
 	case -ENOTSUP:
 		return 415;
 	case -EHOSTUNREACH: /* the media relay did not answer */
+	case -EAGAIN:	    /* too many waiting for it */
 		return 503;
 	default:
 		return 500;
@@ -353,10 +354,10 @@ static void relay_on(struct leg *l, struct txn *t, struct sip_msg *req)
 	}
 	err = sdpx_relay(b, l, to, req, false, &ctype, &body);
 	if (err == -EINPROGRESS) {
-		if (ngx_defer(c, resume_request, drop_request, l, NULL, t,
-			      NULL) == 0)
+		err = ngx_defer(c, resume_request, drop_request, l, NULL, t,
+				NULL);
+		if (err == 0)
 			return; /* rtpengine rewrites its SDP first */
-		err = -ENOMEM;
 	}
 	if (err == -EBUSY && l->oa.state == SDP_OA_REMOTE_OFFER) {
 		/* RFC 3311 5.2: an offer while we owe l an answer: 500 */
