@@ -193,3 +193,35 @@ def test_waiting_sdp_is_bounded_when_rtpengine_stalls(start_server, rtpe):
     with pytest.raises((AssertionError, TimeoutError)):
         b.recv(lambda m: m.startswith("INVITE "), timeout=0.2)
     call.hangup()
+
+
+def test_cancel_of_a_waiting_reinvite(start_server, rtpe):
+    """A re-INVITE waiting for a stalled rtpengine is CANCELled: 487, it
+    never reaches the callee, and the call goes on."""
+    srv = start_server(config=CONFIG % (rtpe.addr(), ""))
+    a, b = phones(srv)
+    call = Call(a, b, (srv.host, srv.port))
+    rtpe.proc.send_signal(signal.SIGSTOP)
+    try:
+        inv = call.request("INVITE", a.sdp())
+        a.send(inv, call.server)
+        time.sleep(0.05)
+        head = inv.split("\r\n\r\n", 1)[0].split("\r\n")
+        keep = [h for h in head[1:] if h.split(":", 1)[0].lower() in
+                ("via", "from", "to", "call-id", "max-forwards")]
+        cseq = hdr(inv, "CSeq").split()[0]
+        cancel = "\r\n".join(
+            [head[0].replace("INVITE", "CANCEL", 1)] + keep +
+            ["CSeq: %s CANCEL" % cseq, "Content-Length: 0", "", ""])
+        a.send(cancel, call.server)
+        ok, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 200") and
+                       "CANCEL" in hdr(m, "CSeq"))
+        final, _ = a.recv(lambda m: first_line(m).startswith("SIP/2.0 4") and
+                          "INVITE" in hdr(m, "CSeq"))
+        assert first_line(final).startswith("SIP/2.0 487"), final
+    finally:
+        rtpe.proc.send_signal(signal.SIGCONT)
+    time.sleep(0.5)  # the stalled request times out meanwhile
+    with pytest.raises((AssertionError, TimeoutError)):
+        b.recv(lambda m: m.startswith("INVITE "), timeout=0.2)
+    call.hangup()

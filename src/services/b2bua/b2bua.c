@@ -93,11 +93,15 @@ bool b2bua_cancel(struct b2bua *b, struct txn *t)
 {
 	struct call *c = txn_owner(t, B2BUA_TXN_OWNER);
 
-	(void)b;
 	if (c) {
 		invite_cancel(c);
 		return true;
 	}
+	if (ngx_cancel(t, &(struct sip_reply_opts){
+			      .status = 487,
+			      .server = config_user_agent(b->cfg),
+			  }))
+		return true;
 	return relay_cancel(t);
 }
 

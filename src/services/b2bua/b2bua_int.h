@@ -319,6 +319,7 @@ struct xwait {
 	void *ptr;	      /* the site's object (a relay, a transfer) */
 	struct txn *t;	      /* a server transaction that waits, or NULL */
 	struct sip_inmsg *im; /* the message (a copy), or NULL: t's request */
+	bool is_cancelled;    /* its INVITE was CANCELled: not run again */
 };
 /* The call's rtpengine state when its policy says rtpengine: 0, -ENOMEM. */
 int ngx_start(struct call *c);
@@ -347,6 +348,9 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 	      void *ptr, struct txn *t, struct sip_msg *m);
 /* The message of w. */
 struct sip_msg *xwait_msg(struct xwait *w);
+/* A CANCEL for INVITE t waiting here: t answered with o (487), the
+ * wait forgotten (true); false: t is not waiting here. */
+bool ngx_cancel(struct txn *t, const struct sip_reply_opts *o);
 /* The A-leg's offer as rtpengine rewrote it (for every B-leg), NULL:
  * none. Parsed into arena. */
 int ngx_offer_sdp(struct call *c, struct arena *arena, struct sdp **out);

@@ -48,6 +48,9 @@ static const char *const side_tag[2] = {"caller", "callee"};
  * rtpengine is slow gets refused, not a longer queue. */
 enum { XWAIT_MAX = 16 };
 
+/* txn_set_owner() kind of a request waiting here (its CANCEL finds it) */
+enum { XWAIT_TXN_OWNER = 4 };
+
 int ngx_start(struct call *c)
 {
 	struct ngx *x = sb_calloc(1, sizeof(*x));
@@ -64,6 +67,8 @@ static void wait_free(struct xwait *w)
 {
 	if (!w)
 		return;
+	if (w->t && txn_owner(w->t, XWAIT_TXN_OWNER) == w)
+		txn_set_owner(w->t, NULL, 0);
 	sip_inmsg_free(w->im);
 	sb_free(w);
 }
@@ -166,7 +171,8 @@ static void run(struct ngx *x)
 
 	while ((w = x->head) && !x->req) {
 		x->running = w;
-		w->resume(w);
+		if (!w->is_cancelled)
+			w->resume(w);
 		x->running = NULL;
 		if (x->is_ended) { /* the site ended the call */
 			wait_free(w);
@@ -271,6 +277,8 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 		return -ENOMEM;
 	*w = (struct xwait){
 	    .c = c, .resume = resume, .drop = drop, .l = l, .ptr = ptr, .t = t};
+	if (t && !txn_owner(t, B2BUA_TXN_OWNER))
+		txn_set_owner(t, w, XWAIT_TXN_OWNER); /* for its CANCEL */
 	if (!t) {
 		/* the message is lent to the site: keep a copy */
 		w->im = sip_inmsg_new(m->len);
@@ -294,6 +302,21 @@ int ngx_defer(struct call *c, xwait_fn resume, xwait_fn drop, struct leg *l,
 	x->tail = w; /* a head was asked when it came: its reply runs it */
 	x->nwaits++;
 	return 0;
+}
+
+bool ngx_cancel(struct txn *t, const struct sip_reply_opts *o)
+{
+	struct xwait *w = txn_owner(t, XWAIT_TXN_OWNER);
+
+	if (!w)
+		return false;
+	/* RFC 3261 9.2: the INVITE gets 487; it never goes further */
+	(void)txn_reply(t, o);
+	txn_set_owner(t, NULL, 0);
+	w->t = NULL;
+	w->drop = NULL;
+	w->is_cancelled = true;
+	return true;
 }
 
 int ngx_offer_sdp(struct call *c, struct arena *arena, struct sdp **out)
@@ -386,7 +409,7 @@ void ngx_drop_waits(struct call *c)
 		next = w->next;
 		if (w == x->running)
 			continue; /* its site is on the stack */
-		if (w->drop)
+		if (w->drop && !w->is_cancelled)
 			w->drop(w);
 		wait_free(w);
 	}
