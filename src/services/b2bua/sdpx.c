@@ -58,6 +58,26 @@ static bool all_held(const struct sdp *s)
 	return any;
 }
 
+/* s as to receives it: the codec policy and the local relay's rewrite
+ * (anchor_sdp), to's o= line; into b->body, kept for refreshes. */
+static int emit(struct b2bua *b, struct leg *from, struct leg *to,
+		const struct sdp *s, struct slice *ctype, struct slice *body)
+{
+	struct sdp_rewrite rw;
+	int err = anchor_sdp(to->call, from, to, s, &rw);
+
+	if (!err) {
+		buf_reset(&b->body);
+		err = sdp_leg_print_rw(&to->sdp, s, &rw, &b->body);
+	}
+	if (err)
+		return err;
+	*ctype = SL("application/sdp");
+	*body = buf_slice(&b->body);
+	st_keep_sdp(to, *body);
+	return 0;
+}
+
 /* The crossing of s from leg from to leg to, as kind, once the offer/
  * answer states moved: rtpengine's rewrite when it relays the call, the
  * codec policy and the local relay, to's o= line; into b->body. */
@@ -66,7 +86,6 @@ static int cross(struct b2bua *b, struct leg *from, struct leg *to,
 		 struct arena *arena, struct slice *ctype, struct slice *body)
 {
 	struct call *c = from->call;
-	struct sdp_rewrite rw;
 	struct sdp ns;
 	int err;
 
@@ -85,17 +104,7 @@ static int cross(struct b2bua *b, struct leg *from, struct leg *to,
 							 : CALL_ANSWERED);
 		anchor_hold(c, held || to->is_holding);
 	}
-	err = anchor_sdp(c, from, to, s, &rw);
-	if (!err) {
-		buf_reset(&b->body);
-		err = sdp_leg_print_rw(&to->sdp, s, &rw, &b->body);
-	}
-	if (err)
-		return err;
-	*ctype = SL("application/sdp");
-	*body = buf_slice(&b->body);
-	st_keep_sdp(to, *body);
-	return 0;
+	return emit(b, from, to, s, ctype, body);
 }
 
 int sdpx_relay(struct b2bua *b, struct leg *from, struct leg *to,
@@ -207,7 +216,6 @@ int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 	*body = none;
 	if (!s)
 		return 0;
-	struct sdp_rewrite rw;
 	struct call *c = to->call;
 
 	if (c->ngx) {
@@ -219,18 +227,8 @@ int sdpx_offer(struct b2bua *b, struct leg *to, const struct sdp *s,
 			return err;
 		s = ns;
 	}
-	err = anchor_sdp(c, c->a, to, s, &rw);
-	if (err)
-		return err;
 	err = sdp_oa_send(&to->oa, s, SDP_OA_OFFER);
 	if (err)
 		return err;
-	buf_reset(&b->body);
-	err = sdp_leg_print_rw(&to->sdp, s, &rw, &b->body);
-	if (err)
-		return err;
-	*ctype = SL("application/sdp");
-	*body = buf_slice(&b->body);
-	st_keep_sdp(to, *body);
-	return 0;
+	return emit(b, c->a, to, s, ctype, body);
 }
